@@ -1,0 +1,166 @@
+"""The backend contract: `stream(request)` yields typed events.
+
+A backend yields `RequestSent` just before its request leaves (so the metrics wrapper can
+time queueing apart from the model), then deltas, usage and a `Finish`. Non-streaming is
+the same contract: every content event comes at once after the complete response.
+Backends never read a clock; errors are raised as `playground.errors` exceptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "user", "assistant"]
+Mode = Literal["stream", "non-stream"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+class GenerationParams(BaseModel):
+    """Generation parameters a pane may set; unset ones keep the backend's default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=0)
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    repetition_penalty: float | None = Field(default=None, gt=0.0, le=10.0)
+    seed: int | None = None
+
+    def set_values(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class StopSignal:
+    """A stop flag that can also run callbacks, so a blocked network read can be cut at once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def set(self) -> None:
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._event.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            # A failing closer must not keep the others from running.
+            with contextlib.suppress(Exception):
+                callback()
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the signal is set (at once if it already is)."""
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._event.wait(timeout)
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: tuple[Message, ...]
+    params: GenerationParams = field(default_factory=GenerationParams)
+    stream: bool = True
+    # Set by whoever wants the run to end early; backends check it between steps.
+    stop: StopSignal = field(default_factory=StopSignal, compare=False)
+
+    @property
+    def mode(self) -> Mode:
+        return "stream" if self.stream else "non-stream"
+
+
+# ---- events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestSent:
+    """The request is about to leave. `params` are the parameters actually sent."""
+
+    params: dict[str, Any]
+    ignored_params: tuple[str, ...] = ()
+    cold_start: bool = False
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """Answer text. An empty delta marks a chunk with no text (role-only, keep-alive)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    text: str
+
+
+TokenSource = Literal["usage", "ollama", "tokenizer", "estimate"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int | None
+    output_tokens: int | None
+    source: TokenSource
+    reasoning_tokens: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ServerTimings:
+    """What the server reports about itself, in seconds."""
+
+    load_s: float | None = None
+    prompt_eval_s: float | None = None
+    eval_s: float | None = None
+    total_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Finish:
+    reason: str | None = None
+
+
+BackendEvent = RequestSent | TextDelta | ReasoningDelta | Usage | ServerTimings | Finish
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What every backend module provides (see `playground.backends.BACKENDS`)."""
+
+    kind: ClassVar[str]
+
+    @property
+    def model(self) -> str: ...
+
+    def prepare(self) -> None:
+        """Do slow one-off work (load weights, open a client) before timed runs start."""
+
+    def stream(self, request: ChatRequest) -> Iterator[BackendEvent]: ...
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in logs, the page or exported data."""
+
+    def close(self) -> None: ...

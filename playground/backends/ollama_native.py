@@ -1,0 +1,203 @@
+"""Ollama through its native `/api/chat` and the `ollama` client.
+
+The native API (unlike Ollama's /v1) reports exact token counts and the server's own
+timings in its final object, which become the `server_*` columns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import httpx
+import ollama
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from playground.backends.base import (
+    BackendEvent,
+    ChatRequest,
+    Finish,
+    ReasoningDelta,
+    RequestSent,
+    ServerTimings,
+    TextDelta,
+    Usage,
+)
+from playground.backends.reasoning import ThinkSplitter
+from playground.errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnreachable,
+    InvalidRequest,
+    MalformedResponse,
+    ModelNotFound,
+    ServerError,
+)
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+_OPTION_NAMES = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "top_k": "top_k",
+    "max_tokens": "num_predict",
+    "repetition_penalty": "repeat_penalty",
+    "seed": "seed",
+}
+
+
+class OllamaOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = None
+    keep_alive: str | float | None = None
+    think: bool | None = None
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    read_timeout_s: float = Field(default=300.0, gt=0, le=3600)
+
+    @field_validator("host")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL such as http://127.0.0.1:11434")
+        return value
+
+
+def _ns_to_s(value: int | None) -> float | None:
+    return value / 1e9 if value is not None else None
+
+
+class OllamaBackend:
+    kind: ClassVar[str] = "ollama"
+    Options = OllamaOptions
+
+    def __init__(self, model: str, options: OllamaOptions, context: Any = None) -> None:
+        self._model = model
+        self.options = options
+        self.host = options.host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
+        if not self.host.startswith(("http://", "https://")):
+            self.host = f"http://{self.host}"
+        self._client: ollama.Client | None = None
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    def secrets(self) -> tuple[str, ...]:
+        return ()
+
+    def prepare(self) -> None:
+        self._get_client()
+
+    def close(self) -> None:
+        self._client = None
+
+    def _get_client(self) -> ollama.Client:
+        if self._client is None:
+            # The client's default timeout is none at all: a stuck server would hang the pane.
+            timeout = httpx.Timeout(self.options.read_timeout_s, connect=self.options.connect_timeout_s)
+            self._client = ollama.Client(host=self.host, timeout=timeout)
+        return self._client
+
+    def list_models(self) -> list[str]:
+        """Names of the models the server has pulled (for a model picker)."""
+        with _converted_errors(self):
+            return sorted(m.model for m in self._get_client().list().models if m.model)
+
+    def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
+        with _converted_errors(self):
+            client = self._get_client()
+            options = {_OPTION_NAMES[k]: v for k, v in request.params.set_values().items()}
+            arguments: dict[str, Any] = {"options": options}
+            if self.options.keep_alive is not None:
+                arguments["keep_alive"] = self.options.keep_alive
+            if self.options.think is not None:
+                arguments["think"] = self.options.think
+            yield RequestSent(params=dict(options))
+            answer = client.chat(
+                model=self._model,
+                messages=[m.as_dict() for m in request.messages],
+                stream=request.stream,
+                **arguments,
+            )
+            if request.stream:
+                yield from self._events(answer)
+            else:
+                yield from _gathered(list(self._events(iter([answer]))))
+
+    def _events(self, chunks: Iterator[ollama.ChatResponse]) -> Iterator[BackendEvent]:
+        splitter = ThinkSplitter()
+        for chunk in chunks:
+            message = chunk.message
+            emitted = False
+            if message.thinking:
+                emitted = True
+                yield ReasoningDelta(message.thinking)
+            for event in splitter.feed(message.content or ""):
+                emitted = True
+                yield event
+            if not emitted and not chunk.done:
+                yield TextDelta("")
+            if chunk.done:
+                yield from splitter.flush()
+                yield Usage(chunk.prompt_eval_count, chunk.eval_count, source="ollama")
+                yield ServerTimings(
+                    load_s=_ns_to_s(chunk.load_duration),
+                    prompt_eval_s=_ns_to_s(chunk.prompt_eval_duration),
+                    eval_s=_ns_to_s(chunk.eval_duration),
+                    total_s=_ns_to_s(chunk.total_duration),
+                )
+                yield Finish(chunk.done_reason)
+                return
+        raise MalformedResponse(f"Ollama at {self.host} closed the stream before its final 'done' object.")
+
+
+def _gathered(events: list[BackendEvent]) -> Iterator[BackendEvent]:
+    """One complete answer from the streamed events, as a non-streaming response."""
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    reasoning = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    if reasoning:
+        yield ReasoningDelta(reasoning)
+    yield TextDelta(text)
+    yield from (e for e in events if not isinstance(e, TextDelta | ReasoningDelta))
+
+
+class _converted_errors:
+    def __init__(self, backend: OllamaBackend) -> None:
+        self.backend = backend
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None or isinstance(exc, BackendError | GeneratorExit):
+            return False
+        converted = convert_ollama_error(exc, self.backend)
+        if converted is None:
+            return False
+        raise converted from None
+
+
+def convert_ollama_error(exc: BaseException, backend: OllamaBackend) -> BackendError | None:
+    host, model = backend.host, backend.model
+    if isinstance(exc, httpx.TimeoutException):
+        return BackendTimeout(
+            f"Ollama at {host} did not answer in time (connect {backend.options.connect_timeout_s:g} s, "
+            f"read {backend.options.read_timeout_s:g} s)."
+        )
+    if isinstance(exc, ConnectionError | httpx.ConnectError):
+        return BackendUnreachable(f"Ollama not reachable at {host} — is `ollama serve` running?")
+    if isinstance(exc, httpx.TransportError):
+        return BackendUnreachable(f"the connection to Ollama at {host} broke mid-answer ({exc.__class__.__name__}).")
+    if isinstance(exc, ollama.ResponseError):
+        detail = (exc.error or "")[:300]
+        if exc.status_code == 404:
+            return ModelNotFound(f"model {model!r} not found on Ollama at {host} — run `ollama pull {model}`.")
+        if exc.status_code >= 500:
+            return ServerError(f"{exc.status_code} from Ollama at {host}: {detail}")
+        return InvalidRequest(f"{exc.status_code} from Ollama at {host}: {detail}")
+    if isinstance(exc, pydantic.ValidationError | json.JSONDecodeError):
+        return MalformedResponse(f"Ollama at {host} sent a line that is not valid /api/chat JSON.")
+    return None

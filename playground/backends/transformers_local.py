@@ -1,0 +1,237 @@
+"""A local model run in-process with transformers `generate` (hub id or local folder).
+
+Streaming runs `generate` in a worker thread that pushes token ids into a queue; this
+generator decodes them incrementally. Token counts are exact (generated ids).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from playground.backends.base import (
+    BackendEvent,
+    ChatRequest,
+    Finish,
+    GenerationParams,
+    ReasoningDelta,
+    RequestSent,
+    TextDelta,
+    Usage,
+)
+from playground.backends.local_models import IncrementalDetokenizer, LoadedModel, LocalModelCache
+from playground.backends.reasoning import OPEN_TAG, ThinkSplitter, split_complete
+from playground.errors import BackendError, ModelLoadError
+
+_DONE = object()
+DEFAULT_MAX_TOKENS = 512
+
+
+class TransformersOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")
+    torch_threads: int | None = Field(default=None, ge=1, le=256)
+
+
+class TransformersBackend:
+    kind: ClassVar[str] = "transformers"
+    Options = TransformersOptions
+
+    def __init__(self, model: str, options: TransformersOptions, context: Any) -> None:
+        self._model = model
+        self.options = options
+        self._cache: LocalModelCache = context.shared("transformers.models", LocalModelCache)
+        # Exposed for tests and benchmarks: decode steps taken by the last generation.
+        self.decode_steps = 0
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    def secrets(self) -> tuple[str, ...]:
+        return ()
+
+    def close(self) -> None:
+        return None
+
+    def prepare(self) -> None:
+        self._load()
+
+    def _load(self) -> tuple[LoadedModel, bool]:
+        return self._cache.get(self._model, self.options.device, self.options.dtype, self.options.torch_threads)
+
+    def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
+        loaded, cold = self._load()
+        while not loaded.lock.acquire(timeout=0.05):
+            if request.stop.is_set():
+                return
+        try:
+            inputs, starts_in_reasoning = _encode(loaded, request)
+            kwargs = generation_kwargs(request.params, loaded)
+            yield RequestSent(params=_shown(kwargs), cold_start=cold)
+            if request.stream:
+                yield from self._stream(loaded, request, inputs, kwargs, starts_in_reasoning)
+            else:
+                yield from self._complete(loaded, request, inputs, kwargs, starts_in_reasoning)
+        finally:
+            loaded.lock.release()
+
+    def _generate(self, loaded: LoadedModel, request: ChatRequest, inputs, kwargs, streamer=None):
+        import torch
+        from transformers import StoppingCriteriaList
+
+        self.decode_steps = 0
+        seed = request.params.seed
+        if seed is not None:
+            torch.manual_seed(seed)
+        criteria = StoppingCriteriaList([_StopOnSignal(request.stop, self)])
+        try:
+            with torch.inference_mode():
+                return loaded.model.generate(**inputs, **kwargs, streamer=streamer, stopping_criteria=criteria)
+        except torch.OutOfMemoryError:
+            raise ModelLoadError(
+                f"out of memory generating with {self._model!r} — lower max_tokens or use a smaller model."
+            ) from None
+
+    def _stream(self, loaded: LoadedModel, request: ChatRequest, inputs, kwargs, starts_in_reasoning) -> Iterator[BackendEvent]:
+        tokens: queue.SimpleQueue = queue.SimpleQueue()
+        streamer = _TokenQueue(tokens)
+        worker = threading.Thread(
+            target=self._generate_into, args=(loaded, request, inputs, kwargs, streamer, tokens), daemon=True
+        )
+        worker.start()
+        detokenizer = IncrementalDetokenizer(loaded.tokenizer, _hidden_ids(loaded.tokenizer))
+        splitter = ThinkSplitter(starts_in_reasoning)
+        generated = 0
+        reasoning: list[str] = []
+        try:
+            while (item := tokens.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                generated += len(item)
+                events = list(splitter.feed(detokenizer.add(item))) or [TextDelta("")]
+                reasoning += [e.text for e in events if isinstance(e, ReasoningDelta)]
+                yield from events
+            for event in (*splitter.feed(detokenizer.flush()), *splitter.flush()):
+                reasoning += [event.text] if isinstance(event, ReasoningDelta) else []
+                yield event
+            yield _usage(loaded, inputs, generated, "".join(reasoning))
+            yield Finish(_finish_reason(generated, kwargs))
+        finally:
+            if worker.is_alive():
+                # The consumer left early (stop or error): end generate at its next step.
+                request.stop.set()
+            worker.join()
+
+    def _generate_into(self, loaded, request, inputs, kwargs, streamer, tokens: queue.SimpleQueue) -> None:
+        try:
+            self._generate(loaded, request, inputs, kwargs, streamer)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
+            tokens.put(
+                exc if isinstance(exc, BackendError) else BackendError(f"generation failed: {exc.__class__.__name__}: {exc}")
+            )
+        finally:
+            tokens.put(_DONE)
+
+    def _complete(self, loaded: LoadedModel, request: ChatRequest, inputs, kwargs, starts_in_reasoning) -> Iterator[BackendEvent]:
+        output = self._generate(loaded, request, inputs, kwargs)
+        new_ids = output[0, inputs["input_ids"].shape[1] :].tolist()
+        hidden = _hidden_ids(loaded.tokenizer)
+        text = loaded.tokenizer.decode([i for i in new_ids if i not in hidden], skip_special_tokens=False)
+        answer, reasoning = split_complete(text, starts_in_reasoning)
+        if reasoning:
+            yield ReasoningDelta(reasoning)
+        yield TextDelta(answer)
+        yield _usage(loaded, inputs, len(new_ids), reasoning)
+        yield Finish(_finish_reason(len(new_ids), kwargs))
+
+
+def _usage(loaded: LoadedModel, inputs: dict[str, Any], generated: int, reasoning: str) -> Usage:
+    reasoning_tokens = len(loaded.tokenizer.encode(reasoning, add_special_tokens=False)) if reasoning else None
+    return Usage(
+        input_tokens=int(inputs["input_ids"].shape[1]),
+        output_tokens=generated,
+        reasoning_tokens=reasoning_tokens,
+        source="tokenizer",
+    )
+
+
+def _finish_reason(generated: int, kwargs: dict[str, Any]) -> str:
+    return "length" if generated >= kwargs["max_new_tokens"] else "stop"
+
+
+def _encode(loaded: LoadedModel, request: ChatRequest) -> tuple[dict[str, Any], bool]:
+    tokenizer = loaded.tokenizer
+    messages = [m.as_dict() for m in request.messages]
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(loaded.device)
+    # Some templates (R1 distills) open the think block in the prompt itself.
+    return dict(inputs), prompt.rstrip().endswith(OPEN_TAG)
+
+
+def generation_kwargs(params: GenerationParams, loaded: LoadedModel) -> dict[str, Any]:
+    """Map pane parameters to `generate` arguments; temperature 0 means greedy."""
+    kwargs: dict[str, Any] = {"max_new_tokens": params.max_tokens or DEFAULT_MAX_TOKENS}
+    if params.temperature == 0:
+        kwargs["do_sample"] = False
+    elif params.temperature is not None or params.top_p is not None or params.top_k is not None:
+        kwargs["do_sample"] = True
+    if params.temperature:
+        kwargs["temperature"] = params.temperature
+    if params.top_p is not None:
+        kwargs["top_p"] = params.top_p
+    if params.top_k is not None:
+        kwargs["top_k"] = params.top_k
+    if params.repetition_penalty is not None:
+        kwargs["repetition_penalty"] = params.repetition_penalty
+    pad = loaded.tokenizer.pad_token_id
+    if pad is not None:
+        kwargs["pad_token_id"] = pad
+    return kwargs
+
+
+def _shown(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if k != "pad_token_id"}
+
+
+def _hidden_ids(tokenizer: Any) -> set[int]:
+    """Special tokens not shown as text (end, padding); think tags stay visible to the splitter."""
+    visible = {tokenizer.convert_tokens_to_ids(tag) for tag in ("<think>", "</think>")}
+    return set(tokenizer.all_special_ids) - visible
+
+
+class _TokenQueue:
+    """A `generate` streamer that passes new token ids on; the first call carries the prompt."""
+
+    def __init__(self, tokens: queue.SimpleQueue) -> None:
+        self._tokens = tokens
+        self._prompt_seen = False
+
+    def put(self, value) -> None:
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        self._tokens.put(value.reshape(-1).tolist())
+
+    def end(self) -> None:
+        return None
+
+
+class _StopOnSignal:
+    """Ends `generate` at the next decode step once the run's stop signal is set."""
+
+    def __init__(self, signal, backend: TransformersBackend) -> None:
+        self._signal = signal
+        self._backend = backend
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        self._backend.decode_steps += 1
+        return torch.full((input_ids.shape[0],), self._signal.is_set(), dtype=torch.bool, device=input_ids.device)

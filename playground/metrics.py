@@ -1,0 +1,309 @@
+"""The metrics wrapper: the only place that reads the clock around a backend run.
+
+`MeteredRun` iterates a backend's event stream, timestamps every event with a monotonic
+clock, accumulates the answer, and turns it all into a `RunRecord` whose columns follow
+the definitions in the README (vLLM `bench serve` names).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from playground.backends.base import (
+    Backend,
+    BackendEvent,
+    ChatRequest,
+    Finish,
+    ReasoningDelta,
+    RequestSent,
+    ServerTimings,
+    TextDelta,
+    Usage,
+)
+from playground.errors import PlaygroundError, redact
+from playground.records import RunRecord, Status
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class RunLabels:
+    """Who and what a run is, decided before it starts."""
+
+    batch_id: str
+    session_id: str
+    pane: str
+    turn: int = 1
+    repeat: int = 0
+    warmup: bool = False
+    price_per_million: tuple[float, float] | None = None
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass
+class _Timeline:
+    start: float
+    sent: float | None = None
+    first_chunk: float | None = None
+    content: list[float] = field(default_factory=list)
+    end: float | None = None
+
+
+@dataclass
+class _Collected:
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    timings: ServerTimings | None = None
+    sent: RequestSent | None = None
+    finish_reason: str | None = None
+
+
+class MeteredRun:
+    """Iterate to run; each backend event is passed through after it is timestamped."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        request: ChatRequest,
+        labels: RunLabels,
+        clock: Clock = time.perf_counter,
+    ) -> None:
+        self.backend = backend
+        self.request = request
+        self.labels = labels
+        self._clock = clock
+        self._collected = _Collected()
+        self._timeline: _Timeline | None = None
+        self._wall_start: dt.datetime | None = None
+        self._status: Status = "ok"
+        self._error: PlaygroundError | Exception | None = None
+        self.record: RunRecord | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self._collected.text)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self._collected.reasoning)
+
+    def __iter__(self) -> Iterator[BackendEvent]:
+        self._wall_start = dt.datetime.now(dt.UTC)
+        self._timeline = _Timeline(start=self._clock())
+        events = self.backend.stream(self.request)
+        try:
+            for event in events:
+                self._observe(event, self._clock())
+                yield event
+                if self.request.stop.is_set():
+                    self._status = "cancelled"
+                    break
+        except PlaygroundError as exc:
+            self._fail(exc)
+        except GeneratorExit:
+            self._status = "cancelled"
+            raise
+        except Exception as exc:  # noqa: BLE001 - any backend bug becomes an error row, not a crash
+            self._fail(exc)
+        finally:
+            self._timeline.end = self._clock()
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+            self.record = self._build_record()
+
+    def run(self) -> RunRecord:
+        for _ in self:
+            pass
+        assert self.record is not None
+        return self.record
+
+    def _fail(self, exc: Exception) -> None:
+        self._status = "cancelled" if self.request.stop.is_set() else "error"
+        self._error = exc
+
+    def _observe(self, event: BackendEvent, now: float) -> None:
+        timeline, collected = self._timeline, self._collected
+        assert timeline is not None
+        if isinstance(event, RequestSent):
+            timeline.sent = now
+            collected.sent = event
+            return
+        if timeline.sent is None:
+            timeline.sent = timeline.start
+        if timeline.first_chunk is None:
+            timeline.first_chunk = now
+        if isinstance(event, TextDelta | ReasoningDelta) and event.text:
+            timeline.content.append(now)
+            (collected.text if isinstance(event, TextDelta) else collected.reasoning).append(event.text)
+        elif isinstance(event, Usage):
+            collected.usage = event
+        elif isinstance(event, ServerTimings):
+            collected.timings = event
+        elif isinstance(event, Finish):
+            collected.finish_reason = event.reason
+
+    def _build_record(self) -> RunRecord:
+        timeline, collected, labels = self._timeline, self._collected, self.labels
+        assert timeline is not None and self._wall_start is not None
+        sent = timeline.sent if timeline.sent is not None else timeline.start
+        latency = _latencies(timeline, sent, self.request.stream)
+        tokens = _token_counts(collected, self.text, self.reasoning)
+        output_tokens = tokens[1]
+        timings = collected.timings or ServerTimings()
+        sent_event = collected.sent or RequestSent(params={})
+        end_instant = sent + latency.e2e if latency.e2e is not None else timeline.end
+        return RunRecord(
+            run_id=labels.run_id,
+            batch_id=labels.batch_id,
+            session_id=labels.session_id,
+            turn=labels.turn,
+            pane=labels.pane,
+            backend=self.backend.kind,
+            model=self.backend.model,
+            mode=self.request.mode,
+            repeat=labels.repeat,
+            warmup=labels.warmup,
+            started_at=_wall(self._wall_start, sent - timeline.start),
+            ended_at=_wall(self._wall_start, end_instant - timeline.start),
+            status=self._status,
+            error_type=self._error_type(),
+            error_message=self._error_message(),
+            partial=self._status != "ok" and bool(self.text or self.reasoning),
+            ttft_s=latency.ttft,
+            ttfc_s=latency.ttfc,
+            e2e_s=latency.e2e,
+            tpot_s=_per_token(latency, output_tokens, self.request.stream),
+            itl_p50_s=percentile(latency.gaps, 50),
+            itl_p95_s=percentile(latency.gaps, 95),
+            decode_tps=_decode_tps(latency, output_tokens, self.request.stream),
+            e2e_tps=output_tokens / latency.e2e if output_tokens and latency.e2e else None,
+            input_tokens=tokens[0],
+            output_tokens=output_tokens,
+            reasoning_tokens=tokens[2],
+            token_source=tokens[3],
+            token_note=tokens[4],
+            content_chunks=len(timeline.content),
+            server_load_s=timings.load_s,
+            server_prompt_eval_s=timings.prompt_eval_s,
+            server_eval_s=timings.eval_s,
+            server_total_s=timings.total_s,
+            queue_s=sent - timeline.start,
+            cold_start=sent_event.cold_start,
+            cost_usd=_cost(labels.price_per_million, tokens[0], output_tokens),
+            finish_reason=collected.finish_reason,
+            prompt_hash=prompt_hash(self.request),
+            params_json=json.dumps(sent_event.params, sort_keys=True, ensure_ascii=False),
+            ignored_params=",".join(sent_event.ignored_params),
+            prompt=_last_user_message(self.request),
+            response_text=self.text,
+            reasoning_text=self.reasoning,
+        )
+
+    def _error_type(self) -> str | None:
+        if self._error is None:
+            return "cancelled" if self._status == "cancelled" else None
+        return getattr(self._error, "error_type", "internal")
+
+    def _error_message(self) -> str | None:
+        error = self._error
+        if error is None:
+            return "stopped by the user" if self._status == "cancelled" else None
+        if isinstance(error, PlaygroundError):
+            message = error.message
+        else:
+            message = f"unexpected {error.__class__.__name__} in the {self.backend.kind} backend: {error}"
+        return redact(message, self.backend.secrets())
+
+
+@dataclass(frozen=True)
+class _Latency:
+    ttft: float | None
+    ttfc: float | None
+    e2e: float | None
+    gaps: tuple[float, ...]
+
+
+def _latencies(timeline: _Timeline, sent: float, streaming: bool) -> _Latency:
+    content = timeline.content
+    if not streaming:
+        # The user sees nothing before the complete response arrives.
+        done = content[-1] if content else timeline.first_chunk
+        e2e = done - sent if done is not None else None
+        return _Latency(ttft=e2e, ttfc=e2e, e2e=e2e, gaps=())
+    ttfc = timeline.first_chunk - sent if timeline.first_chunk is not None else None
+    if not content:
+        return _Latency(ttft=None, ttfc=ttfc, e2e=ttfc, gaps=())
+    gaps = tuple(later - earlier for earlier, later in zip(content, content[1:], strict=False))
+    return _Latency(ttft=content[0] - sent, ttfc=ttfc, e2e=content[-1] - sent, gaps=gaps)
+
+
+def _per_token(latency: _Latency, output_tokens: int | None, streaming: bool) -> float | None:
+    if not streaming or not output_tokens or output_tokens <= 1 or latency.ttft is None or latency.e2e is None:
+        return None
+    return (latency.e2e - latency.ttft) / (output_tokens - 1)
+
+
+def _decode_tps(latency: _Latency, output_tokens: int | None, streaming: bool) -> float | None:
+    tpot = _per_token(latency, output_tokens, streaming)
+    return 1.0 / tpot if tpot else None
+
+
+def _token_counts(collected: _Collected, text: str, reasoning: str):
+    usage = collected.usage
+    if usage is not None and usage.output_tokens is not None:
+        reasoning_tokens = usage.reasoning_tokens
+        if reasoning_tokens is None and reasoning:
+            reasoning_tokens = estimate_tokens(reasoning)
+        return usage.input_tokens, usage.output_tokens, reasoning_tokens, usage.source, usage.note or None
+    if not text and not reasoning:
+        return None, None, None, None, None
+    note = "no usage reported; estimated at ~4 characters per token (1 per CJK character)"
+    return None, estimate_tokens(text + reasoning), estimate_tokens(reasoning) if reasoning else None, "estimate", note
+
+
+_TOKENISH = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|[^\s\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough count for servers that report no usage: 1 per CJK character, ~4 chars otherwise."""
+    return sum(1 if len(piece) == 1 else math.ceil(len(piece) / 4) for piece in _TOKENISH.findall(text))
+
+
+def percentile(values: tuple[float, ...] | list[float], q: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default method); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    lower = math.floor(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+def _cost(price: tuple[float, float] | None, input_tokens: int | None, output_tokens: int | None) -> float | None:
+    if price is None or (input_tokens is None and output_tokens is None):
+        return None
+    return ((input_tokens or 0) * price[0] + (output_tokens or 0) * price[1]) / 1_000_000
+
+
+def prompt_hash(request: ChatRequest) -> str:
+    payload = json.dumps([m.as_dict() for m in request.messages], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _last_user_message(request: ChatRequest) -> str:
+    return next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+
+
+def _wall(start: dt.datetime, offset_s: float) -> str:
+    return (start + dt.timedelta(seconds=offset_s)).isoformat(timespec="microseconds")

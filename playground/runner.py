@@ -1,0 +1,169 @@
+"""The fan-out runner: one prompt to several panes at once. Used by the UI, the CLI and benchmarks.
+
+Each pane runs in its own thread through the metrics wrapper, so a slow or failing pane
+never holds up another. Each finished run is written to the store as it ends. A
+`RunHandle` lets a caller follow one pane live (throttled snapshots) without measuring.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from playground.backends.base import ChatRequest
+from playground.metrics import MeteredRun, RunLabels
+from playground.panes import Pane
+from playground.records import RunRecord
+from playground.store import RunStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PaneJob:
+    pane: Pane
+    request: ChatRequest
+    session_id: str = "cli"
+    turn: int = 1
+    repeat: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a pane has produced so far; `record` is set once the run has ended."""
+
+    text: str
+    reasoning: str
+    record: RunRecord | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.record is not None
+
+
+class RunHandle:
+    def __init__(self, job: PaneJob, metered: MeteredRun) -> None:
+        self.job = job
+        self.metered = metered
+        self._changed = threading.Condition()
+        self._version = 0
+        self._record: RunRecord | None = None
+
+    @property
+    def pane_name(self) -> str:
+        return self.job.pane.name
+
+    def _touch(self) -> None:
+        with self._changed:
+            self._version += 1
+            self._changed.notify_all()
+
+    def _finish(self, record: RunRecord) -> None:
+        with self._changed:
+            self._record = record
+            self._version += 1
+            self._changed.notify_all()
+
+    def snapshot(self) -> Snapshot:
+        with self._changed:
+            record = self._record
+        if record is not None:
+            return Snapshot(record.response_text, record.reasoning_text, record)
+        return Snapshot(self.metered.text, self.metered.reasoning)
+
+    def snapshots(self, min_interval_s: float = 0.05) -> Iterator[Snapshot]:
+        """Yield the pane's state at most once per interval, always ending with the final one."""
+        seen = 0
+        while True:
+            with self._changed:
+                while self._version == seen and self._record is None:
+                    self._changed.wait()
+                seen = self._version
+                finished = self._record is not None
+            yield self.snapshot()
+            if finished:
+                return
+            time.sleep(min_interval_s)
+
+    def wait(self, timeout: float | None = None) -> RunRecord | None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._record is not None, timeout)
+            return self._record
+
+
+class Batch:
+    def __init__(self, batch_id: str, handles: list[RunHandle]) -> None:
+        self.batch_id = batch_id
+        self.handles = handles
+
+    def by_pane(self) -> dict[str, RunHandle]:
+        return {handle.pane_name: handle for handle in self.handles}
+
+    def cancel(self) -> None:
+        for handle in self.handles:
+            handle.job.request.stop.set()
+
+    def wait(self, timeout: float | None = None) -> list[RunRecord]:
+        records = [handle.wait(timeout) for handle in self.handles]
+        return [record for record in records if record is not None]
+
+
+class FanOutRunner:
+    def __init__(self, store: RunStore | None, on_record: Callable[[RunRecord], None] | None = None) -> None:
+        self.store = store
+        self.on_record = on_record
+
+    @staticmethod
+    def prepare(panes: Sequence[Pane]) -> None:
+        """Load models and open clients before any timed run, one pane after another.
+
+        A failure is left for the run itself to report as that pane's error.
+        """
+        for pane in panes:
+            try:
+                pane.backend.prepare()
+            except Exception as exc:  # noqa: BLE001 - reported per pane when it runs
+                log.info("pane %s not ready: %s", pane.name, exc.__class__.__name__)
+
+    def start(self, jobs: Sequence[PaneJob], batch_id: str | None = None) -> Batch:
+        batch_id = batch_id or uuid.uuid4().hex
+        handles = []
+        for job in jobs:
+            labels = RunLabels(
+                batch_id=batch_id,
+                session_id=job.session_id,
+                pane=job.pane.name,
+                turn=job.turn,
+                repeat=job.repeat,
+                warmup=job.pane.next_run_is_warmup(),
+                price_per_million=job.pane.price_per_million,
+            )
+            handles.append(RunHandle(job, MeteredRun(job.pane.backend, job.request, labels)))
+        for handle in handles:
+            threading.Thread(target=self._run_one, args=(handle,), name=f"pane-{handle.pane_name}", daemon=True).start()
+        return Batch(batch_id, handles)
+
+    def run(self, jobs: Sequence[PaneJob], batch_id: str | None = None) -> list[RunRecord]:
+        return self.start(jobs, batch_id).wait()
+
+    def _run_one(self, handle: RunHandle) -> None:
+        metered = handle.metered
+        for _ in metered:
+            handle._touch()
+        record = metered.record
+        assert record is not None
+        self._keep(record)
+        handle._finish(record)
+
+    def _keep(self, record: RunRecord) -> None:
+        if self.store is not None:
+            try:
+                self.store.add(record)
+            except Exception:  # noqa: BLE001 - the record still reaches the caller
+                log.exception("could not write run %s to the run log", record.run_id)
+        if self.on_record is not None:
+            self.on_record(record)

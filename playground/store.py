@@ -1,0 +1,92 @@
+"""The run log: an SQLite file (stdlib), WAL mode, one row per finished run.
+
+Rows are written in their own committed transaction as each run ends, so a crash loses
+nothing that had already ended. Safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from playground.records import BOOL_COLUMNS, COLUMNS, INT_COLUMNS, RunRecord
+
+APP_NAME = "llm-playground"
+
+
+def default_store_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False)) / "runs.sqlite"
+
+
+def _sql_type(name: str, annotation: str) -> str:
+    if name in BOOL_COLUMNS or name in INT_COLUMNS:
+        return "INTEGER"
+    return "REAL" if annotation.startswith("float") else "TEXT"
+
+
+def _migration_v1() -> str:
+    columns = ",\n  ".join(
+        f"{f.name} {_sql_type(f.name, str(f.type))}" + (" PRIMARY KEY" if f.name == "run_id" else "") for f in fields(RunRecord)
+    )
+    return (
+        f"CREATE TABLE runs (\n  {columns}\n);\n"
+        "CREATE INDEX runs_session ON runs(session_id);\n"
+        "CREATE INDEX runs_batch ON runs(batch_id);\n"
+    )
+
+
+# Each entry upgrades the schema by one version; never edit a shipped one, append instead.
+MIGRATIONS: tuple[str, ...] = (_migration_v1(),)
+
+
+class RunStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._connection.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                self._connection.executescript(f"BEGIN;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+
+    def add(self, record: RunRecord) -> None:
+        row = record.as_row()
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        values = [int(row[c]) if c in BOOL_COLUMNS else row[c] for c in COLUMNS]
+        with self._lock:
+            self._connection.execute(f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({placeholders})", values)
+
+    def rows(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        query = f"SELECT {', '.join(COLUMNS)} FROM runs"
+        args: tuple[Any, ...] = ()
+        if session_id is not None:
+            query += " WHERE session_id = ?"
+            args = (session_id,)
+        query += " ORDER BY started_at, rowid"
+        with self._lock:
+            cursor = self._connection.execute(query, args)
+            result = [dict(zip(COLUMNS, values, strict=True)) for values in cursor.fetchall()]
+        for row in result:
+            for column in BOOL_COLUMNS:
+                row[column] = bool(row[column])
+        return result
+
+    def count(self) -> int:
+        with self._lock:
+            return self._connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()

@@ -1,0 +1,94 @@
+"""Tables built with pandas: run rows → DataFrame → summary and spreadsheet-safe CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from playground.records import BOOL_COLUMNS, COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
+
+GROUP_COLUMNS = ["pane", "backend", "model", "mode"]
+SUMMARY_METRICS = ("ttft_s", "e2e_s", "decode_tps")
+# A spreadsheet treats a cell beginning with one of these as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_ESCAPE = "'"
+
+
+def runs_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Rows (from the store or from records) as a DataFrame in the documented column order."""
+    frame = pd.DataFrame(list(rows), columns=list(COLUMNS))
+    for column in COLUMNS:
+        if column in BOOL_COLUMNS:
+            frame[column] = frame[column].astype("boolean")
+        elif column in INT_COLUMNS:
+            frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+        elif column in FLOAT_COLUMNS:
+            frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    return frame
+
+
+def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per pane × backend × model × mode: n, errors, median and p90 of the key metrics."""
+    if runs.empty:
+        return pd.DataFrame(columns=[*GROUP_COLUMNS, "n", "errors"])
+    grouped = runs.groupby(GROUP_COLUMNS, sort=False, dropna=False)
+    ok = runs[runs["status"] == "ok"].groupby(GROUP_COLUMNS, sort=False, dropna=False)
+    summary = pd.DataFrame({"n": ok.size(), "errors": grouped["status"].apply(lambda s: int((s != "ok").sum()))})
+    for metric in SUMMARY_METRICS:
+        values = ok[metric]
+        summary[f"{metric}_p50"] = values.median()
+        summary[f"{metric}_p90"] = values.quantile(0.9)
+        summary[f"{metric}_std"] = values.std()
+    summary["output_tokens_p50"] = ok["output_tokens"].astype("float64").median()
+    summary["n"] = summary["n"].fillna(0).astype(int)
+    return summary.reset_index()
+
+
+def _escape_cell(value: Any) -> Any:
+    if isinstance(value, str) and value and (value.startswith(_FORMULA_STARTS) or value.startswith(_ESCAPE)):
+        return _ESCAPE + value
+    return value
+
+
+def _unescape_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_ESCAPE):
+        return value[1:]
+    return value
+
+
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+
+
+def write_runs_csv(runs: pd.DataFrame, path: str | Path) -> Path:
+    """Write runs as CSV in the documented order; formula-like text cells are neutralised.
+
+    A text cell that begins with = + - @, tab, CR or an apostrophe gets one leading
+    apostrophe; `read_runs_csv` removes it again, so text round-trips exactly.
+    """
+    safe = runs.reindex(columns=list(COLUMNS)).copy()
+    for column in _text_columns(safe):
+        safe[column] = safe[column].map(_escape_cell)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safe.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def read_runs_csv(path: str | Path) -> pd.DataFrame:
+    """Read a CSV written by `write_runs_csv` back into the same values and types."""
+    text_columns = [
+        c for c in COLUMNS if c not in BOOL_COLUMNS and c not in INT_COLUMNS and not c.endswith(("_s", "_tps", "_usd"))
+    ]
+    frame = pd.read_csv(
+        path,
+        dtype={c: "string" for c in text_columns},
+        keep_default_na=False,
+        na_values={c: [""] for c in COLUMNS if c not in text_columns},
+    )
+    for column in text_columns:
+        frame[column] = frame[column].map(_unescape_cell).astype(object)
+    return runs_frame(frame.to_dict("records"))

@@ -1,0 +1,1 @@
+"""Offline helpers shared by the tests and the benchmarks: a tiny model and loopback servers."""

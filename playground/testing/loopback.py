@@ -1,0 +1,303 @@
+"""Scripted loopback servers that speak the OpenAI chat and Ollama /api/chat wire formats.
+
+The real `openai` and `ollama` clients talk to them over HTTP on 127.0.0.1, while the
+script fixes what a real server only approximates: the first-token delay, the gaps
+between chunks, where usage arrives, and which faults happen. Servers listen on
+127.0.0.1 only and shut themselves down after `max_lifetime_s`.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Script:
+    """How the server answers for one model name."""
+
+    tokens: tuple[str, ...] = tuple(f"tok{i} " for i in range(20))
+    reasoning: tuple[str, ...] = ()
+    first_token_delay_s: float = 0.0
+    gap_s: float = 0.0
+    usage: Literal["separate", "last-chunk", "none"] = "separate"
+    status: int = 200
+    error_body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    # Fault injection: stop after this many tokens, either cleanly cut or with bad JSON.
+    drop_after: int | None = None
+    malformed_after: int | None = None
+    stall_after: int | None = None
+    stall_s: float = 0.0
+
+    def pause_before(self, index: int) -> float:
+        pause = self.first_token_delay_s if index == 0 else self.gap_s
+        if self.stall_after is not None and index == self.stall_after:
+            pause += self.stall_s
+        return pause
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _LoopbackServer
+
+    def setup(self) -> None:
+        super().setup()
+        # Without this, Nagle's algorithm and delayed ACKs add up to 40 ms to small chunks.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("content-length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}")
+
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _start_chunked(self, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("content-type", content_type)
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def _end_chunked(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def do_POST(self) -> None:
+        body = self._body()
+        self.server.requests.append(body)
+        handler = self.server.routes.get(self.path.split("?")[0])
+        if handler is None:
+            self._send_json(404, {"error": f"no route {self.path}"})
+            return
+        handler(self, body)
+
+    def do_GET(self) -> None:
+        handler = self.server.routes.get(self.path.split("?")[0])
+        if handler is None:
+            self._send_json(404, {"error": f"no route {self.path}"})
+            return
+        handler(self, {})
+
+
+class _LoopbackServer(ThreadingHTTPServer):
+    daemon_threads = True
+    routes: dict[str, Any]
+    requests: list[dict[str, Any]]
+
+
+class LoopbackServer:
+    """Base: serve `routes` on 127.0.0.1 in a thread; use as a context manager."""
+
+    def __init__(self, scripts: dict[str, Script], max_lifetime_s: float = 600.0) -> None:
+        self.scripts = scripts
+        self._server = _LoopbackServer(("127.0.0.1", 0), _Handler)
+        self._server.routes = self.routes()
+        self._server.requests = []
+        self._lifetime = threading.Timer(max_lifetime_s, self.stop)
+        self._lifetime.daemon = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def routes(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return self._server.requests
+
+    def start(self) -> LoopbackServer:
+        self._thread.start()
+        self._lifetime.start()
+        return self
+
+    def stop(self) -> None:
+        self._lifetime.cancel()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def script_for(self, model: str) -> Script | None:
+        return self.scripts.get(model)
+
+
+def _paced(script: Script) -> Iterator[tuple[int, str, str]]:
+    """(index, kind, text) for each piece (reasoning first), after the script's pause."""
+    pieces = [("reasoning", r) for r in script.reasoning] + [("content", t) for t in script.tokens]
+    for index, (kind, text) in enumerate(pieces):
+        time.sleep(script.pause_before(index))
+        yield index, kind, text
+
+
+class OpenAIServer(LoopbackServer):
+    """POST /v1/chat/completions, streaming (SSE) and not; errors as OpenAI formats them."""
+
+    def routes(self) -> dict[str, Any]:
+        return {"/v1/chat/completions": self._chat, "/v1/models": self._models}
+
+    def _models(self, handler: _Handler, body: dict[str, Any]) -> None:
+        handler._send_json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.scripts]})
+
+    def _chat(self, handler: _Handler, body: dict[str, Any]) -> None:
+        script = self.script_for(body.get("model", ""))
+        if script is None:
+            error = {"message": f"The model `{body.get('model')}` does not exist", "type": "invalid_request_error"}
+            handler._send_json(404, {"error": error})
+            return
+        if script.status != 200:
+            error = script.error_body or {"error": {"message": f"scripted status {script.status}", "type": "error"}}
+            handler._send_json(script.status, error, script.headers)
+            return
+        if body.get("stream"):
+            self._stream(handler, script, body)
+        else:
+            self._complete(handler, script, body)
+
+    @staticmethod
+    def _usage(script: Script) -> dict[str, int]:
+        output = len(script.tokens) + len(script.reasoning)
+        return {"prompt_tokens": 7, "completion_tokens": output, "total_tokens": 7 + output}
+
+    def _complete(self, handler: _Handler, script: Script, body: dict[str, Any]) -> None:
+        time.sleep(script.first_token_delay_s + script.gap_s * max(len(script.tokens) - 1, 0))
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(script.tokens)}
+        if script.reasoning:
+            message["reasoning_content"] = "".join(script.reasoning)
+        payload: dict[str, Any] = {
+            "id": "cmpl-loopback",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        }
+        if script.usage != "none":
+            payload["usage"] = self._usage(script)
+        handler._send_json(200, payload)
+
+    def _stream(self, handler: _Handler, script: Script, body: dict[str, Any]) -> None:
+        def event(delta: dict[str, Any], finish: str | None = None, usage: dict | None = None, choices: bool = True) -> bytes:
+            chunk: dict[str, Any] = {
+                "id": "cmpl-loopback",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": body["model"],
+            }
+            chunk["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}] if choices else []
+            if usage is not None:
+                chunk["usage"] = usage
+            return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+        handler._start_chunked("text/event-stream")
+        handler._chunk(event({"role": "assistant", "content": ""}))
+        last_index = len(script.reasoning) + len(script.tokens) - 1
+        for index, kind, text in _paced(script):
+            if script.drop_after is not None and index == script.drop_after:
+                handler._drop()
+                return
+            if script.malformed_after is not None and index == script.malformed_after:
+                handler._chunk(b"data: {not json\n\n")
+                handler._end_chunked()
+                return
+            last = index == last_index
+            usage = self._usage(script) if last and script.usage == "last-chunk" else None
+            field_name = "reasoning_content" if kind == "reasoning" else "content"
+            handler._chunk(event({field_name: text}, "stop" if last and usage else None, usage))
+        if script.usage == "separate":
+            handler._chunk(event({}, "stop"))
+            handler._chunk(event({}, usage=self._usage(script), choices=False))
+        elif script.usage == "none":
+            handler._chunk(event({}, "stop"))
+        handler._chunk(b"data: [DONE]\n\n")
+        handler._end_chunked()
+
+
+class OllamaServer(LoopbackServer):
+    """POST /api/chat (NDJSON stream, or one object with "stream": false) and GET /api/tags."""
+
+    def routes(self) -> dict[str, Any]:
+        return {"/api/chat": self._chat, "/api/tags": self._tags}
+
+    def _tags(self, handler: _Handler, body: dict[str, Any]) -> None:
+        models = [{"name": m, "model": m, "size": 1, "digest": "0" * 12} for m in self.scripts]
+        handler._send_json(200, {"models": models})
+
+    def _final(self, script: Script, model: str, content: str, thinking: str, started: float) -> dict[str, Any]:
+        total = time.perf_counter() - started
+        return {
+            "model": model,
+            "created_at": "2026-01-01T00:00:00Z",
+            "message": {"role": "assistant", "content": content, **({"thinking": thinking} if thinking else {})},
+            "done": True,
+            "done_reason": "stop",
+            "total_duration": int(total * 1e9),
+            "load_duration": 1_000_000,
+            "prompt_eval_count": 7,
+            "prompt_eval_duration": 2_000_000,
+            "eval_count": len(script.tokens) + len(script.reasoning),
+            "eval_duration": int(max(total - 0.003, 0) * 1e9),
+        }
+
+    def _chat(self, handler: _Handler, body: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        model = body.get("model", "")
+        script = self.script_for(model)
+        if script is None:
+            handler._send_json(404, {"error": f"model '{model}' not found"})
+            return
+        if script.status != 200:
+            handler._send_json(script.status, script.error_body or {"error": f"scripted status {script.status}"}, script.headers)
+            return
+        if body.get("stream", True) is False:
+            time.sleep(script.first_token_delay_s + script.gap_s * max(len(script.tokens) - 1, 0))
+            handler._send_json(200, self._final(script, model, "".join(script.tokens), "".join(script.reasoning), started))
+            return
+        handler._start_chunked("application/x-ndjson")
+        for index, kind, text in _paced(script):
+            if script.drop_after is not None and index == script.drop_after:
+                handler._drop()
+                return
+            if script.malformed_after is not None and index == script.malformed_after:
+                handler._chunk(b"{not json\n")
+                handler._end_chunked()
+                return
+            message = {"role": "assistant", "content": text if kind == "content" else ""}
+            if kind == "reasoning":
+                message["thinking"] = text
+            line = {"model": model, "created_at": "2026-01-01T00:00:00Z", "message": message, "done": False}
+            handler._chunk(json.dumps(line).encode() + b"\n")
+        handler._chunk(json.dumps(self._final(script, model, "", "", started)).encode() + b"\n")
+        handler._end_chunked()
