@@ -65,7 +65,9 @@ def _selected(config: PlaygroundConfig, names: list[str] | None) -> PlaygroundCo
     known = {p.name for p in config.panes}
     missing = [n for n in names if n not in known]
     if missing:
-        raise PlaygroundError(f"--panes: no pane named {', '.join(missing)} in {config.source}; panes: {', '.join(sorted(known))}")
+        raise PlaygroundError(
+            f"--panes: no pane named {', '.join(missing)} in {config.source}; panes: {', '.join(sorted(known))}"
+        )
     return config.model_copy(update={"panes": [p for p in config.panes if p.name in names]})
 
 

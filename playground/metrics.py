@@ -121,6 +121,15 @@ class MeteredRun:
                 close()
             self.record = self._build_record()
 
+    def cancelled_record(self) -> RunRecord:
+        """A record for a run abandoned while its thread is still blocked (for example in a network read)."""
+        if self._timeline is None:
+            self._wall_start = dt.datetime.now(dt.UTC)
+            self._timeline = _Timeline(start=self._clock())
+        self._status = "cancelled"
+        self._timeline.end = self._clock()
+        return self._build_record()
+
     def run(self) -> RunRecord:
         for _ in self:
             pass

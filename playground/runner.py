@@ -52,6 +52,7 @@ class RunHandle:
         self._changed = threading.Condition()
         self._version = 0
         self._record: RunRecord | None = None
+        self._claimed = False
 
     @property
     def pane_name(self) -> str:
@@ -61,6 +62,12 @@ class RunHandle:
         with self._changed:
             self._version += 1
             self._changed.notify_all()
+
+    def _claim(self) -> bool:
+        """Only the first of (the run's own end, a cancel) may write the final record."""
+        with self._changed:
+            claimed, self._claimed = self._claimed, True
+            return not claimed
 
     def _finish(self, record: RunRecord) -> None:
         with self._changed:
@@ -96,16 +103,25 @@ class RunHandle:
 
 
 class Batch:
-    def __init__(self, batch_id: str, handles: list[RunHandle]) -> None:
+    def __init__(self, batch_id: str, handles: list[RunHandle], keep: Callable[[RunRecord], None]) -> None:
         self.batch_id = batch_id
         self.handles = handles
+        self._keep = keep
 
     def by_pane(self) -> dict[str, RunHandle]:
         return {handle.pane_name: handle for handle in self.handles}
 
-    def cancel(self) -> None:
+    def cancel(self, grace_s: float = 0.5) -> None:
+        """Stop every run. Runs still blocked after `grace_s` (a stuck network read) are
+        logged as cancelled at once; their threads end on their own later."""
         for handle in self.handles:
             handle.job.request.stop.set()
+        deadline = time.monotonic() + grace_s
+        for handle in self.handles:
+            if handle.wait(max(deadline - time.monotonic(), 0)) is None and handle._claim():
+                record = handle.metered.cancelled_record()
+                self._keep(record)
+                handle._finish(record)
 
     def wait(self, timeout: float | None = None) -> list[RunRecord]:
         records = [handle.wait(timeout) for handle in self.handles]
@@ -145,7 +161,7 @@ class FanOutRunner:
             handles.append(RunHandle(job, MeteredRun(job.pane.backend, job.request, labels)))
         for handle in handles:
             threading.Thread(target=self._run_one, args=(handle,), name=f"pane-{handle.pane_name}", daemon=True).start()
-        return Batch(batch_id, handles)
+        return Batch(batch_id, handles, self._keep)
 
     def run(self, jobs: Sequence[PaneJob], batch_id: str | None = None) -> list[RunRecord]:
         return self.start(jobs, batch_id).wait()
@@ -156,8 +172,9 @@ class FanOutRunner:
             handle._touch()
         record = metered.record
         assert record is not None
-        self._keep(record)
-        handle._finish(record)
+        if handle._claim():
+            self._keep(record)
+            handle._finish(record)
 
     def _keep(self, record: RunRecord) -> None:
         if self.store is not None:

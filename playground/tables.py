@@ -42,7 +42,7 @@ def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
         summary[f"{metric}_p50"] = values.median()
         summary[f"{metric}_p90"] = values.quantile(0.9)
         summary[f"{metric}_std"] = values.std()
-    summary["output_tokens_p50"] = ok["output_tokens"].astype("float64").median()
+    summary["output_tokens_p50"] = ok["output_tokens"].median().astype("float64")
     summary["n"] = summary["n"].fillna(0).astype(int)
     return summary.reset_index()
 

@@ -6,10 +6,13 @@ local pane never pays for importing them.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from playground.errors import ModelLoadError, ModelNotFound
 
@@ -82,24 +85,45 @@ def load_model(model: str, device: str, dtype: str, threads: int | None = None) 
         torch.set_num_threads(threads)
     if _looks_like_path(model) and not Path(model).expanduser().is_dir():
         raise ModelNotFound(f"local model folder {model!r} does not exist — check the model path in the config.")
-    source = str(Path(model).expanduser()) if _looks_like_path(model) else model
+    local = _looks_like_path(model)
+    source = str(Path(model).expanduser()) if local else model
+    cached_only = local or _in_hub_cache(model) or not _hub_reachable()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        weights = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype))
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=cached_only)
+        weights = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype), local_files_only=cached_only)
         weights.to(device)
     except torch.OutOfMemoryError:
         raise ModelLoadError(f"out of memory loading {model!r} on {device} as {dtype} — pick a smaller model or dtype.") from None
     except (OSError, ValueError) as exc:
         if "out of memory" in str(exc).lower():
             raise ModelLoadError(f"out of memory loading {model!r} on {device} — pick a smaller model or dtype.") from None
+        where = "the Hugging Face Hub is unreachable" if cached_only and not local else "the Hub has no such model"
         raise ModelNotFound(
-            f"cannot load model {model!r}: not a local model folder, and not in the Hugging Face cache "
-            f"(offline, or a wrong id?). Download it first or point `model` at a folder. ({exc.__class__.__name__})"
+            f"cannot load model {model!r}: not a local model folder, not in the Hugging Face cache, and {where}. "
+            f"Download it first or point `model` at a folder. ({exc.__class__.__name__})"
         ) from None
     except (RuntimeError, TypeError) as exc:
         raise ModelLoadError(f"cannot load {model!r} on {device} as {dtype}: {str(exc)[:200]}") from None
     weights.eval()
     return LoadedModel(model=weights, tokenizer=tokenizer, device=device, dtype=dtype)
+
+
+def _in_hub_cache(model: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(model, "config.json"), str)
+
+
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """A quick look before a download: huggingface_hub itself retries for minutes when offline."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        with socket.create_connection((endpoint.hostname or "huggingface.co", endpoint.port or 443), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 class IncrementalDetokenizer:

@@ -1,0 +1,129 @@
+"""The openai backend: the real `openai` client against `transformers serve` and a scripted loopback server."""
+
+import pytest
+
+from playground.errors import ConfigError
+from playground.metrics import MeteredRun, RunLabels
+from playground.testing.loopback import OpenAIServer, Script
+
+
+def _run(pane, prompt: str = "明月几时有", **kwargs):
+    return MeteredRun(pane.backend, pane.build_request(prompt, **kwargs), RunLabels("b", "test", pane.name)).run()
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("mode", ["stream", "non-stream"])
+def test_transformers_serve_answers_and_counts_match_server_usage(transformers_server, tiny_model_dir, make_pane, mode):
+    pane = make_pane(
+        name="serve",
+        backend="openai",
+        preset="transformers-serve",
+        base_url=transformers_server,
+        model=str(tiny_model_dir),
+        mode=mode,
+        params={"max_tokens": 12, "top_k": 5},
+    )
+    record = _run(pane)
+    assert record.status == "ok", record.error_message
+    assert record.response_text
+    assert record.token_source == "usage"
+    assert record.output_tokens == 12  # the tiny model never ends early: the server's own count
+    assert record.input_tokens and record.input_tokens > 5
+    # transformers serve refuses top_k (422): the preset records it as ignored instead of sending it.
+    assert record.ignored_params == "top_k"
+    if mode == "stream":
+        assert record.content_chunks > 1 and record.ttft_s < record.e2e_s
+    else:
+        assert record.ttft_s == record.e2e_s
+
+
+@pytest.mark.server
+def test_transformers_serve_unknown_model_is_a_clear_error(transformers_server, make_pane):
+    pane = make_pane(name="x", backend="openai", base_url=transformers_server, model="no-such-model")
+    record = _run(pane)
+    assert record.status == "error"
+    assert record.error_type == "bad_request"
+    assert "no-such-model" in record.error_message
+
+
+@pytest.mark.parametrize("usage", ["separate", "last-chunk"])
+def test_usage_is_taken_wherever_it_arrives(make_pane, usage):
+    with OpenAIServer({"m": Script(usage=usage)}) as server:
+        record = _run(make_pane(name="p", backend="openai", base_url=server.url + "/v1", model="m"))
+        assert server.requests[0]["stream_options"] == {"include_usage": True}
+    assert (record.token_source, record.output_tokens, record.input_tokens) == ("usage", 20, 7)
+
+
+def test_no_usage_falls_back_to_a_marked_estimate(make_pane):
+    with OpenAIServer({"m": Script(usage="none")}) as server:
+        record = _run(make_pane(name="p", backend="openai", base_url=server.url + "/v1", model="m"))
+    assert record.token_source == "estimate"
+    assert "estimated" in record.token_note
+
+
+@pytest.mark.parametrize("mode", ["stream", "non-stream"])
+def test_reasoning_content_is_kept_apart_and_counted(make_pane, mode):
+    script = Script(reasoning=("think ", "more "), tokens=("ok",))
+    with OpenAIServer({"r": script}) as server:
+        record = _run(make_pane(name="p", backend="openai", base_url=server.url + "/v1", model="r", mode=mode))
+    assert (record.response_text, record.reasoning_text) == ("ok", "think more ")
+    assert record.reasoning_tokens is not None and record.reasoning_tokens > 0
+
+
+def test_extra_params_go_in_extra_body_only_when_the_preset_accepts_them(make_pane):
+    with OpenAIServer({"m": Script()}) as server:
+        vllm = make_pane(
+            name="v",
+            backend="openai",
+            preset="vllm",
+            base_url=server.url + "/v1",
+            model="m",
+            params={"top_k": 20, "repetition_penalty": 1.1, "temperature": 0.5},
+        )
+        plain = make_pane(name="c", backend="openai", base_url=server.url + "/v1", model="m", params={"top_k": 20})
+        vllm_record, plain_record = _run(vllm), _run(plain)
+        sent_vllm, sent_plain = server.requests
+    assert sent_vllm["top_k"] == 20 and sent_vllm["repetition_penalty"] == 1.1 and sent_vllm["temperature"] == 0.5
+    assert vllm_record.ignored_params == ""
+    assert "top_k" not in sent_plain
+    assert plain_record.ignored_params == "top_k"
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "words"),
+    [(401, "auth", "401 from"), (403, "auth", "403 from"), (429, "rate_limit", "retry after 7 s"), (500, "server", "500 from")],
+)
+def test_http_errors_become_specific_messages(make_pane, monkeypatch, status, error_type, words):
+    monkeypatch.setenv("LOOPBACK_KEY", "sk-test-abcdefghijklmnop")
+    script = Script(status=status, headers={"retry-after": "7"} if status == 429 else {})
+    with OpenAIServer({"m": script}) as server:
+        pane = make_pane(
+            name="p", backend="openai", base_url=server.url + "/v1", model="m", api_key_env="LOOPBACK_KEY", max_retries=0
+        )
+        record = _run(pane)
+    assert record.status == "error"
+    assert record.error_type == error_type
+    assert words in record.error_message
+    assert "LOOPBACK_KEY" in record.error_message or status not in (401,)
+    assert "sk-test" not in record.error_message
+
+
+def test_unknown_model_and_unreachable_server(make_pane):
+    with OpenAIServer({"m": Script()}) as server:
+        missing = _run(make_pane(name="p", backend="openai", base_url=server.url + "/v1", model="nope"))
+        url = server.url
+    refused = _run(make_pane(name="q", backend="openai", base_url=url + "/v1", model="m", max_retries=0))
+    assert missing.error_type == "model_not_found" and "'nope'" in missing.error_message
+    assert refused.error_type == "unreachable" and "cannot reach 127.0.0.1" in refused.error_message
+
+
+def test_missing_key_is_reported_per_pane(make_pane, monkeypatch):
+    monkeypatch.delenv("DEEPSEEK_API_KEY", raising=False)
+    record = _run(make_pane(name="d", backend="openai", preset="deepseek", model="deepseek-chat"))
+    assert record.error_type == "missing_key"
+    assert "DEEPSEEK_API_KEY is not set" in record.error_message
+
+
+def test_bad_base_url_is_a_config_error(make_pane):
+    with pytest.raises(ConfigError, match=r"panes\[0\]\.base_url"):
+        make_pane(name="p", backend="openai", base_url="ftp://x", model="m")

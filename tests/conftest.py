@@ -1,0 +1,84 @@
+"""Shared fixtures: the tiny model, a real `transformers serve`, scripted loopback servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from playground.config import parse_config
+from playground.panes import BackendContext, Pane, build_pane
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from playground.testing.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server at {url} not healthy after {timeout_s} s")
+
+
+@pytest.fixture(scope="session")
+def transformers_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A real `transformers serve` on 127.0.0.1 serving the tiny model; stopped after the session."""
+    port = _free_port()
+    cache = tmp_path_factory.mktemp("hf-cache")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "transformers.cli.transformers", "serve", str(tiny_model_dir)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--device", "cpu"]
+    log = tmp_path_factory.mktemp("serve-log") / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/health", process, timeout_s=90)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def backend_context() -> BackendContext:
+    return BackendContext()
+
+
+@pytest.fixture
+def make_pane(backend_context: BackendContext):
+    """Build a real pane from a config mapping, as the app would."""
+
+    def make(**pane: object) -> Pane:
+        config = parse_config({"panes": [pane]})
+        return build_pane(config.panes[0], config, backend_context)
+
+    return make

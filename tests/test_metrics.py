@@ -1,0 +1,114 @@
+"""The metrics wrapper against servers with known timing, and its formulas."""
+
+import statistics
+
+import pytest
+
+from playground.backends.base import ChatRequest, Finish, Message, RequestSent, TextDelta, Usage
+from playground.metrics import MeteredRun, RunLabels, estimate_tokens, percentile
+from playground.testing.loopback import OllamaServer, OpenAIServer, Script
+
+FIRST_TOKEN_DELAY_S = 0.150
+GAP_S = 0.020
+TOLERANCE_S = 0.008
+
+
+def _measure(pane, repeats: int = 3):
+    records = [MeteredRun(pane.backend, pane.build_request("hi"), RunLabels("b", "t", pane.name)).run() for _ in range(repeats)]
+    assert all(r.status == "ok" for r in records), [r.error_message for r in records]
+    return records[1:]  # the first run pays for the connection
+
+
+@pytest.mark.parametrize("kind", ["openai", "ollama"])
+def test_ttft_and_inter_token_latency_match_injected_delays(make_pane, kind):
+    script = Script(first_token_delay_s=FIRST_TOKEN_DELAY_S, gap_s=GAP_S, tokens=tuple(f"t{i} " for i in range(10)))
+    server_class = OpenAIServer if kind == "openai" else OllamaServer
+    with server_class({"m": script}) as server:
+        where = {"base_url": server.url + "/v1"} if kind == "openai" else {"host": server.url}
+        records = _measure(make_pane(name="p", backend=kind, model="m", **where))
+    ttft = statistics.median(r.ttft_s for r in records)
+    itl = statistics.median(r.itl_p50_s for r in records)
+    e2e = statistics.median(r.e2e_s for r in records)
+    assert ttft == pytest.approx(FIRST_TOKEN_DELAY_S, abs=TOLERANCE_S)
+    assert itl == pytest.approx(GAP_S, abs=TOLERANCE_S / 2)
+    assert e2e == pytest.approx(FIRST_TOKEN_DELAY_S + 9 * GAP_S, abs=2 * TOLERANCE_S)
+    record = records[-1]
+    assert record.tpot_s == pytest.approx((record.e2e_s - record.ttft_s) / (record.output_tokens - 1))
+    assert record.decode_tps == pytest.approx(1 / record.tpot_s)
+    assert record.e2e_tps == pytest.approx(record.output_tokens / record.e2e_s)
+
+
+def test_non_streaming_ttft_equals_e2e(make_pane):
+    with OpenAIServer({"m": Script(first_token_delay_s=0.05, gap_s=0.005)}) as server:
+        pane = make_pane(name="p", backend="openai", model="m", base_url=server.url + "/v1", mode="non-stream")
+        record = _measure(pane, repeats=2)[0]
+    assert record.ttft_s == record.e2e_s == record.ttfc_s
+    assert record.e2e_s >= 0.05 + 19 * 0.005
+    assert record.tpot_s is None and record.decode_tps is None and record.itl_p50_s is None
+
+
+class _ScriptedBackend:
+    """A backend whose events are given in advance, with a fake clock advanced per event."""
+
+    kind = "scripted"
+    model = "scripted"
+
+    def __init__(self, events, clock_steps):
+        self.events = events
+        self.clock_steps = iter(clock_steps)
+        self.now = 0.0
+
+    def clock(self):
+        self.now += next(self.clock_steps, 0.0)
+        return self.now
+
+    def stream(self, request):
+        yield from self.events
+
+    def secrets(self):
+        return ("supersecretvalue",)
+
+
+def test_queue_ttfc_ttft_and_trailing_usage_follow_the_definitions():
+    events = [
+        RequestSent({"a": 1}),
+        TextDelta(""),
+        TextDelta("x"),
+        TextDelta("y"),
+        TextDelta("z"),
+        Usage(3, 5, "usage"),
+        Finish("stop"),
+    ]
+    # clock: start=0, sent=+2 (queued), role chunk +1, first text +1, gaps 0.5 and 1.5, usage +10 (ignored for e2e)
+    backend = _ScriptedBackend(events, [0.0, 2.0, 1.0, 1.0, 0.5, 1.5, 10.0, 0.0, 0.0])
+    request = ChatRequest(messages=(Message("user", "q"),))
+    record = MeteredRun(backend, request, RunLabels("b", "s", "p", price_per_million=(1.0, 2.0)), clock=backend.clock).run()
+    assert record.queue_s == 2.0
+    assert record.ttfc_s == 1.0
+    assert record.ttft_s == 2.0
+    assert record.e2e_s == 4.0
+    assert record.tpot_s == pytest.approx((4.0 - 2.0) / 4)
+    assert record.itl_p50_s == 1.0 and record.itl_p95_s == pytest.approx(1.45)
+    assert record.cost_usd == pytest.approx((3 * 1.0 + 5 * 2.0) / 1e6)
+    assert record.params_json == '{"a": 1}'
+
+
+def test_backend_exceptions_become_redacted_error_rows_and_keep_partial_text():
+    def failing(request):
+        yield TextDelta("partial ")
+        raise RuntimeError("boom with supersecretvalue and sk-abcdefghijklmnop")
+
+    backend = _ScriptedBackend([], [])
+    backend.stream = failing
+    record = MeteredRun(backend, ChatRequest(messages=(Message("user", "q"),)), RunLabels("b", "s", "p")).run()
+    assert record.status == "error" and record.error_type == "internal"
+    assert record.partial and record.response_text == "partial "
+    assert "supersecretvalue" not in record.error_message and "sk-abc" not in record.error_message
+    assert "Traceback" not in record.error_message
+
+
+def test_percentile_and_estimate():
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([], 50) is None
+    assert estimate_tokens("明月几时有") == 5
+    assert estimate_tokens("hello world") == 4

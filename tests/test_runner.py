@@ -1,0 +1,73 @@
+"""The fan-out runner: panes run concurrently, failures stay in their pane, Stop cancels."""
+
+import time
+
+from playground.runner import FanOutRunner, PaneJob
+from playground.testing.loopback import OllamaServer, OpenAIServer, Script
+
+
+def _delayed(seconds: float) -> Script:
+    return Script(first_token_delay_s=0.1, gap_s=(seconds - 0.1) / 19)
+
+
+def test_panes_of_1_2_and_4_seconds_finish_together(make_pane):
+    scripts = {"one": _delayed(1.0), "two": _delayed(2.0), "four": _delayed(4.0)}
+    with OpenAIServer(scripts) as openai_server, OllamaServer(scripts) as ollama_server:
+        panes = [
+            make_pane(name="one", backend="openai", model="one", base_url=openai_server.url + "/v1"),
+            make_pane(name="two", backend="ollama", model="two", host=ollama_server.url),
+            make_pane(name="four", backend="openai", model="four", base_url=openai_server.url + "/v1"),
+        ]
+        runner = FanOutRunner(None)
+        runner.prepare(panes)
+        started = time.perf_counter()
+        records = runner.run([PaneJob(p, p.build_request("hi")) for p in panes])
+        wall = time.perf_counter() - started
+    assert [r.status for r in records] == ["ok"] * 3
+    assert [r.e2e_s for r in records] == sorted(r.e2e_s for r in records)
+    assert wall < 5.0, f"fan-out took {wall:.2f} s; the slowest pane alone takes 4 s, the sum is 7 s"
+    assert len({r.batch_id for r in records}) == 1
+
+
+def test_a_failing_pane_does_not_stop_the_others(make_pane):
+    with OpenAIServer({"ok": Script(gap_s=0.01)}) as server:
+        url = server.url + "/v1"
+        panes = [
+            make_pane(name="good", backend="openai", model="ok", base_url=url),
+            make_pane(name="missing", backend="openai", model="absent", base_url=url),
+            make_pane(name="down", backend="ollama", model="m", host="http://127.0.0.1:9"),
+        ]
+        records = {r.pane: r for r in FanOutRunner(None).run([PaneJob(p, p.build_request("hi")) for p in panes])}
+    assert records["good"].status == "ok" and records["good"].output_tokens == 20
+    assert records["missing"].error_type == "model_not_found"
+    assert records["down"].error_type == "unreachable"
+
+
+def test_cancel_stops_a_blocked_stream_at_once_and_logs_it(make_pane, tmp_path):
+    from playground.store import RunStore
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    with OpenAIServer({"slow": Script(first_token_delay_s=0.05, stall_after=2, stall_s=30)}) as server:
+        pane = make_pane(name="slow", backend="openai", model="slow", base_url=server.url + "/v1")
+        batch = FanOutRunner(store).start([PaneJob(pane, pane.build_request("hi"))])
+        handle = batch.handles[0]
+        while "tok1" not in handle.snapshot().text:
+            time.sleep(0.01)
+        cancelled_at = time.perf_counter()
+        batch.cancel()
+        (record,) = batch.wait(timeout=10)
+        latency = time.perf_counter() - cancelled_at
+    assert record.status == "cancelled"
+    assert record.partial and record.response_text == "tok0 tok1 "
+    assert latency < 1.0
+    assert store.rows()[0]["status"] == "cancelled"
+
+
+def test_snapshots_are_throttled_and_end_with_the_complete_text(make_pane):
+    with OpenAIServer({"fast": Script(tokens=tuple(f"w{i} " for i in range(400)), gap_s=0.0005)}) as server:
+        pane = make_pane(name="fast", backend="openai", model="fast", base_url=server.url + "/v1")
+        batch = FanOutRunner(None).start([PaneJob(pane, pane.build_request("hi"))])
+        snapshots = list(batch.handles[0].snapshots(min_interval_s=0.05))
+    final = snapshots[-1]
+    assert final.done and final.text == "".join(f"w{i} " for i in range(400))
+    assert len(snapshots) < 400 / 4
