@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ SUMMARY_METRICS = ("ttft_s", "e2e_s", "decode_tps")
 # A spreadsheet treats a cell beginning with one of these as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPE = "'"
+_NULLABLE_TEXT = frozenset({"error_type", "error_message", "token_source", "token_note", "finish_reason"})
 
 
 def runs_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -74,7 +76,8 @@ def write_runs_csv(runs: pd.DataFrame, path: str | Path) -> Path:
         safe[column] = safe[column].map(_escape_cell)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    safe.to_csv(path, index=False, encoding="utf-8")
+    # Quote every text cell: pandas leaves a lone CR unquoted, which breaks the row on reading.
+    safe.to_csv(path, index=False, encoding="utf-8", quoting=csv.QUOTE_NONNUMERIC)
     return path
 
 
@@ -91,4 +94,6 @@ def read_runs_csv(path: str | Path) -> pd.DataFrame:
     )
     for column in text_columns:
         frame[column] = frame[column].map(_unescape_cell).astype(object)
+        if column in _NULLABLE_TEXT:
+            frame[column] = frame[column].map(lambda value: value or None)
     return runs_frame(frame.to_dict("records"))

@@ -1,0 +1,94 @@
+"""The run log: durable rows, documented columns, safe CSV."""
+
+import sqlite3
+import subprocess
+import sys
+
+import pandas as pd
+
+from playground.metrics import MeteredRun, RunLabels
+from playground.records import COLUMNS
+from playground.store import RunStore
+from playground.tables import read_runs_csv, runs_frame, summary_frame, write_runs_csv
+from tests.fakes import record_with
+
+DOCUMENTED_COLUMNS = (
+    "run_id batch_id session_id turn pane backend model mode repeat warmup started_at ended_at status error_type "
+    "error_message partial ttft_s ttfc_s e2e_s tpot_s itl_p50_s itl_p95_s decode_tps e2e_tps input_tokens output_tokens "
+    "reasoning_tokens token_source token_note content_chunks server_load_s server_prompt_eval_s server_eval_s "
+    "server_total_s queue_s cold_start cost_usd finish_reason prompt_hash params_json ignored_params prompt "
+    "response_text reasoning_text"
+).split()
+
+
+def test_columns_are_the_documented_ones_in_order():
+    assert list(COLUMNS) == DOCUMENTED_COLUMNS
+
+
+def test_rows_survive_a_process_restart(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    writer = (
+        "import sys; from playground.store import RunStore; from tests.fakes import record_with;"
+        "store = RunStore(sys.argv[1]); [store.add(record_with(run_id=f'r{i}', prompt='明月几时有')) for i in range(3)]"
+    )
+    subprocess.run([sys.executable, "-c", writer, str(path)], check=True)
+    store = RunStore(path)
+    rows = store.rows()
+    assert [r["run_id"] for r in rows] == ["r0", "r1", "r2"]
+    assert rows[0]["prompt"] == "明月几时有" and rows[0]["warmup"] is False
+    assert store.path.exists()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_rows_filter_by_session(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    store.add(record_with(run_id="a", session_id="s1"))
+    store.add(record_with(run_id="b", session_id="s2"))
+    assert [r["run_id"] for r in store.rows("s2")] == ["b"]
+    assert store.count() == 2
+
+
+def test_csv_has_documented_columns_and_neutralises_formulas(tmp_path):
+    dangerous = ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx", "'quoted", "plain 明月 🌙 שלום"]
+    records = [record_with(run_id=f"r{i}", prompt=text, response_text=text) for i, text in enumerate(dangerous)]
+    frame = runs_frame(r.as_row() for r in records)
+    path = write_runs_csv(frame, tmp_path / "runs.csv")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(raw.columns) == DOCUMENTED_COLUMNS
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in raw["prompt"])
+    back = read_runs_csv(path)
+    assert list(back["prompt"]) == dangerous
+    assert list(back["response_text"]) == dangerous
+    assert back["ttft_s"].tolist() == frame["ttft_s"].tolist()
+    assert back["warmup"].tolist() == frame["warmup"].tolist()
+
+
+def test_summary_gives_median_and_p90_per_pane_and_mode():
+    records = [record_with(run_id=f"r{i}", pane="a", mode="stream", ttft_s=float(i), e2e_s=10.0 + i) for i in range(1, 11)]
+    records.append(record_with(run_id="e", pane="a", mode="stream", status="error", ttft_s=None))
+    records.append(record_with(run_id="n", pane="a", mode="non-stream", ttft_s=3.0, e2e_s=3.0))
+    summary = summary_frame(runs_frame(r.as_row() for r in records)).set_index(["pane", "mode"])
+    stream = summary.loc[("a", "stream")]
+    assert stream["n"] == 10 and stream["errors"] == 1
+    assert stream["ttft_s_p50"] == 5.5
+    assert stream["ttft_s_p90"] == pytest_approx(9.1)
+    assert summary.loc[("a", "non-stream")]["e2e_s_p50"] == 3.0
+
+
+def pytest_approx(value):
+    import pytest
+
+    return pytest.approx(value)
+
+
+def test_metered_records_go_straight_into_the_store(tmp_path, make_pane):
+    from playground.testing.loopback import OpenAIServer, Script
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    with OpenAIServer({"m": Script()}) as server:
+        pane = make_pane(name="p", backend="openai", model="m", base_url=server.url + "/v1")
+        store.add(MeteredRun(pane.backend, pane.build_request("hi"), RunLabels("b", "s", "p")).run())
+    (row,) = store.rows()
+    assert row["status"] == "ok" and row["output_tokens"] == 20
