@@ -32,6 +32,8 @@ from playground.errors import PlaygroundError, redact
 from playground.records import RunRecord, Status
 
 Clock = Callable[[], float]
+# A server-reported model load longer than this means the run paid for loading the model.
+COLD_LOAD_THRESHOLD_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ class MeteredRun:
             server_eval_s=timings.eval_s,
             server_total_s=timings.total_s,
             queue_s=sent - timeline.start,
-            cold_start=sent_event.cold_start,
+            cold_start=sent_event.cold_start or (timings.load_s or 0.0) > COLD_LOAD_THRESHOLD_S,
             cost_usd=_cost(labels.price_per_million, tokens[0], output_tokens),
             finish_reason=collected.finish_reason,
             prompt_hash=prompt_hash(self.request),

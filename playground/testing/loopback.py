@@ -35,6 +35,8 @@ class Script:
     malformed_after: int | None = None
     stall_after: int | None = None
     stall_s: float = 0.0
+    # What the Ollama server reports as its model load time.
+    server_load_s: float = 0.001
 
     def pause_before(self, index: int) -> float:
         pause = self.first_token_delay_s if index == 0 else self.gap_s
@@ -264,7 +266,7 @@ class OllamaServer(LoopbackServer):
             "done": True,
             "done_reason": "stop",
             "total_duration": int(total * 1e9),
-            "load_duration": 1_000_000,
+            "load_duration": int(script.server_load_s * 1e9),
             "prompt_eval_count": 7,
             "prompt_eval_duration": 2_000_000,
             "eval_count": len(script.tokens) + len(script.reasoning),

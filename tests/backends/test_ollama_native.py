@@ -29,6 +29,7 @@ def test_answer_counts_and_server_timings(make_pane, mode):
     assert (record.token_source, record.input_tokens, record.output_tokens) == ("ollama", 7, 20)
     assert record.server_total_s is not None and 0 < record.server_total_s <= record.e2e_s
     assert record.server_load_s == pytest.approx(0.001)
+    assert record.cold_start is False  # a 1 ms load is a model already in memory
     assert sent["options"] == {"num_predict": 64, "repeat_penalty": 1.1, "temperature": 0.2, "seed": 3}
     assert sent["keep_alive"] == "1m"
     assert sent["stream"] is (mode == "stream")
@@ -67,3 +68,9 @@ def test_host_comes_from_ollama_host_when_not_configured(make_pane, monkeypatch)
 def test_list_models_reads_api_tags(make_pane):
     with OllamaServer({"b:1": Script(), "a:2": Script()}) as server:
         assert make_pane(name="o", backend="ollama", model="a:2", host=server.url).backend.list_models() == ["a:2", "b:1"]
+
+
+def test_a_long_server_reported_load_marks_a_cold_start(make_pane):
+    with OllamaServer({"m": Script(server_load_s=2.5)}) as server:
+        record = _run(make_pane(name="o", backend="ollama", model="m", host=server.url))
+    assert record.cold_start is True and record.server_load_s == pytest.approx(2.5)
