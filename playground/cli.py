@@ -21,11 +21,25 @@ DEFAULT_CONFIG = "configs/default.yaml"
 MODES: tuple[Mode, ...] = ("stream", "non-stream")
 
 
+def _add_ui_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=DEFAULT_CONFIG, type=Path, help=f"YAML config (default {DEFAULT_CONFIG})")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", default=7860, type=int, help="port (default 7860)")
+    parser.add_argument("--share", action="store_true", help="also make a public Gradio share link")
+    parser.add_argument("--auth", help="user:password[,user2:password2] (or set PLAYGROUND_AUTH)")
+    parser.add_argument("--store", type=Path, help="run log SQLite file (default: the config's, else the user data folder)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m playground", description="Side-by-side LLM playground.")
+    parser = argparse.ArgumentParser(
+        prog="python -m playground",
+        description="Side-by-side LLM playground. With no command, starts the page (same options as `ui`).",
+    )
+    _add_ui_arguments(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_ui_arguments(commands.add_parser("ui", help="start the browser page (the default command)"))
     compare = commands.add_parser("compare", help="run prompts against every pane, print a summary, log every run")
-    compare.add_argument("--config", default=DEFAULT_CONFIG, help=f"YAML config (default {DEFAULT_CONFIG})")
+    compare.add_argument("--config", default=DEFAULT_CONFIG, type=Path, help=f"YAML config (default {DEFAULT_CONFIG})")
     compare.add_argument("--prompt", action="append", default=[], help="a prompt (repeatable)")
     compare.add_argument("--prompts", type=Path, help="a text file with one prompt per line")
     compare.add_argument("--modes", type=_modes, default=(), help="stream,non-stream (default: each pane's own mode)")
@@ -95,7 +109,7 @@ def command_compare(args: argparse.Namespace) -> int:
 def _report(records: list[RunRecord], store_path: Path, csv_path: Path | None) -> None:
     frame = runs_frame(r.as_row() for r in records)
     summary = summary_frame(frame)
-    columns = ["pane", "mode", "n", "errors", "ttft_s_p50", "ttft_s_p90", "e2e_s_p50", "e2e_s_p90"]
+    columns = ["pane", "mode", "n", "errors", "cancelled", "ttft_s_p50", "ttft_s_p90", "e2e_s_p50", "e2e_s_p90"]
     columns += ["decode_tps_p50", "decode_tps_p90", "output_tokens_p50"]
     print(summary.reindex(columns=columns).to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
     failures = {(r.pane, r.error_message) for r in records if r.status != "ok"}
@@ -104,6 +118,14 @@ def _report(records: list[RunRecord], store_path: Path, csv_path: Path | None) -
     print(f"{len(records)} runs logged to {store_path}")
     if csv_path is not None:
         print(f"CSV written to {write_runs_csv(frame, csv_path)}")
+
+
+def command_ui(args: argparse.Namespace) -> int:
+    from playground.ui.serve import ServeOptions, serve
+
+    return serve(
+        ServeOptions(config=args.config, host=args.host, port=args.port, share=args.share, auth=args.auth, store=args.store)
+    )
 
 
 def command_tiny_model(args: argparse.Namespace) -> int:
@@ -117,12 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"compare": command_compare, "tiny-model": command_tiny_model}
-    if args.command is None:
-        parser.print_help()
-        return 0
+    handlers = {"ui": command_ui, "compare": command_compare, "tiny-model": command_tiny_model}
     try:
-        return handlers[args.command](args)
+        return handlers[args.command or "ui"](args)
     except PlaygroundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

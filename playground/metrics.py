@@ -103,12 +103,13 @@ class MeteredRun:
         self._timeline = _Timeline(start=self._clock())
         events = self.backend.stream(self.request)
         try:
+            # Backends end their own stream when the stop signal is set (the local model after one
+            # more decode step), so what they finish with, such as exact token counts, is kept.
             for event in events:
                 self._observe(event, self._clock())
                 yield event
-                if self.request.stop.is_set():
-                    self._status = "cancelled"
-                    break
+            if self.request.stop.is_set():
+                self._status = "cancelled"
         except PlaygroundError as exc:
             self._fail(exc)
         except GeneratorExit:
@@ -139,7 +140,11 @@ class MeteredRun:
         return self.record
 
     def _fail(self, exc: Exception) -> None:
-        self._status = "cancelled" if self.request.stop.is_set() else "error"
+        if self.request.stop.is_set():
+            # Stopping cuts the connection; the error that follows is the stop, not a fault.
+            self._status = "cancelled"
+            return
+        self._status = "error"
         self._error = exc
 
     def _observe(self, event: BackendEvent, now: float) -> None:

@@ -35,10 +35,16 @@ def runs_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
 def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
     """Per pane × backend × model × mode: n, errors, median and p90 of the key metrics."""
     if runs.empty:
-        return pd.DataFrame(columns=[*GROUP_COLUMNS, "n", "errors"])
+        return pd.DataFrame(columns=[*GROUP_COLUMNS, "n", "errors", "cancelled"])
     grouped = runs.groupby(GROUP_COLUMNS, sort=False, dropna=False)
     ok = runs[runs["status"] == "ok"].groupby(GROUP_COLUMNS, sort=False, dropna=False)
-    summary = pd.DataFrame({"n": ok.size(), "errors": grouped["status"].apply(lambda s: int((s != "ok").sum()))})
+    summary = pd.DataFrame(
+        {
+            "n": ok.size(),
+            "errors": grouped["status"].apply(lambda s: int((s == "error").sum())),
+            "cancelled": grouped["status"].apply(lambda s: int((s == "cancelled").sum())),
+        }
+    )
     for metric in SUMMARY_METRICS:
         values = ok[metric]
         summary[f"{metric}_p50"] = values.median()

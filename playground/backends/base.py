@@ -151,6 +151,8 @@ class Backend(Protocol):
     """What every backend module provides (see `playground.backends.BACKENDS`)."""
 
     kind: ClassVar[str]
+    # Runs the backend can serve at once in this process (None: no limit), e.g. 1 for a local GPU.
+    max_concurrency: ClassVar[int | None]
 
     @property
     def model(self) -> str: ...
@@ -162,5 +164,11 @@ class Backend(Protocol):
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in logs, the page or exported data."""
+
+    def check(self) -> str | None:
+        """Why the pane cannot run now (cheap to ask), or None when it looks ready."""
+
+    def model_choices(self) -> list[str]:
+        """Models the backend offers for a picker; empty when it cannot list them."""
 
     def close(self) -> None: ...

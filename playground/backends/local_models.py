@@ -108,6 +108,15 @@ def load_model(model: str, device: str, dtype: str, threads: int | None = None) 
     return LoadedModel(model=weights, tokenizer=tokenizer, device=device, dtype=dtype)
 
 
+def local_model_problem(model: str) -> str | None:
+    """Why `model` cannot be loaded here, found without loading it; None when it looks loadable."""
+    if _looks_like_path(model):
+        return None if Path(model).expanduser().is_dir() else f"local model folder {model!r} does not exist"
+    if _in_hub_cache(model) or _hub_reachable():
+        return None
+    return f"{model!r} is not in the Hugging Face cache and the Hub is unreachable"
+
+
 def _in_hub_cache(model: str) -> bool:
     from huggingface_hub import try_to_load_from_cache
 

@@ -71,6 +71,7 @@ def _ns_to_s(value: int | None) -> float | None:
 
 class OllamaBackend:
     kind: ClassVar[str] = "ollama"
+    max_concurrency: ClassVar[int | None] = None
     Options = OllamaOptions
 
     def __init__(self, model: str, options: OllamaOptions, context: Any = None) -> None:
@@ -101,10 +102,26 @@ class OllamaBackend:
             self._client = ollama.Client(host=self.host, timeout=timeout)
         return self._client
 
-    def list_models(self) -> list[str]:
-        """Names of the models the server has pulled (for a model picker)."""
+    def list_models(self, timeout_s: float | None = None) -> list[str]:
+        """Names of the models the server has pulled (GET /api/tags)."""
         with _converted_errors(self):
-            return sorted(m.model for m in self._get_client().list().models if m.model)
+            client = ollama.Client(host=self.host, timeout=timeout_s) if timeout_s else self._get_client()
+            return sorted(m.model for m in client.list().models if m.model)
+
+    def model_choices(self) -> list[str]:
+        try:
+            return self.list_models(timeout_s=2.0)
+        except BackendError:
+            return []
+
+    def check(self) -> str | None:
+        try:
+            models = self.list_models(timeout_s=2.0)
+        except BackendError as exc:
+            return exc.message
+        if self._model not in models and f"{self._model}:latest" not in models:
+            return f"model {self._model!r} is not pulled on {self.host} — run `ollama pull {self._model}`"
+        return None
 
     def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
         with _converted_errors(self):
@@ -123,7 +140,7 @@ class OllamaBackend:
                 **arguments,
             )
             if request.stream:
-                yield from self._events(answer)
+                yield from self._events(_until_stopped(answer, request))
             else:
                 yield from _gathered(list(self._events(iter([answer]))))
 
@@ -152,6 +169,17 @@ class OllamaBackend:
                 yield Finish(chunk.done_reason)
                 return
         raise MalformedResponse(f"Ollama at {self.host} closed the stream before its final 'done' object.")
+
+
+def _until_stopped(chunks: Iterator[ollama.ChatResponse], request: ChatRequest) -> Iterator[ollama.ChatResponse]:
+    """Stop reading once the run's stop signal is set; closing the stream ends the HTTP response."""
+    for chunk in chunks:
+        if request.stop.is_set():
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+            return
+        yield chunk
 
 
 def _gathered(events: list[BackendEvent]) -> Iterator[BackendEvent]:

@@ -93,6 +93,7 @@ class OpenAIOptions(BaseModel):
 
 class OpenAIBackend:
     kind: ClassVar[str] = "openai"
+    max_concurrency: ClassVar[int | None] = None
     Options = OpenAIOptions
 
     def __init__(self, model: str, options: OpenAIOptions, context: Any = None) -> None:
@@ -111,7 +112,18 @@ class OpenAIBackend:
         return (key,) if key else ()
 
     def prepare(self) -> None:
-        self._get_client()
+        client = self._get_client()
+        # The client imports its resource modules on first use; do it now, outside any timed run.
+        _ = client.chat.completions
+
+    def check(self) -> str | None:
+        key_env = self.endpoint.api_key_env
+        if key_env and not os.environ.get(key_env):
+            return f"{key_env} is not set"
+        return None
+
+    def model_choices(self) -> list[str]:
+        return []
 
     def close(self) -> None:
         if self._client is not None:
@@ -175,6 +187,8 @@ class OpenAIBackend:
         finish = None
         with response:
             for chunk in response:
+                if request.stop.is_set():
+                    break
                 emitted = False
                 for choice in chunk.choices[:1]:
                     reasoning = _reasoning_of(choice.delta)

@@ -23,7 +23,7 @@ from playground.backends.base import (
     TextDelta,
     Usage,
 )
-from playground.backends.local_models import IncrementalDetokenizer, LoadedModel, LocalModelCache
+from playground.backends.local_models import IncrementalDetokenizer, LoadedModel, LocalModelCache, local_model_problem
 from playground.backends.reasoning import OPEN_TAG, ThinkSplitter, split_complete
 from playground.errors import BackendError, ModelLoadError
 
@@ -41,6 +41,8 @@ class TransformersOptions(BaseModel):
 
 class TransformersBackend:
     kind: ClassVar[str] = "transformers"
+    # One generation at a time on a local device; more would only queue on the model lock.
+    max_concurrency: ClassVar[int | None] = 1
     Options = TransformersOptions
 
     def __init__(self, model: str, options: TransformersOptions, context: Any) -> None:
@@ -62,6 +64,12 @@ class TransformersBackend:
 
     def prepare(self) -> None:
         self._load()
+
+    def check(self) -> str | None:
+        return local_model_problem(self._model)
+
+    def model_choices(self) -> list[str]:
+        return []
 
     def _load(self) -> tuple[LoadedModel, bool]:
         return self._cache.get(self._model, self.options.device, self.options.dtype, self.options.torch_threads)

@@ -1,0 +1,169 @@
+"""The page's event handlers. They start turns through the shared fan-out runner and render
+snapshots; they never time anything and never name a backend."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from playground.backends.base import Mode
+from playground.config import PlaygroundConfig
+from playground.errors import PlaygroundError
+from playground.panes import BackendContext, Pane, build_pane
+from playground.records import RunRecord
+from playground.runner import FanOutRunner, PaneJob
+from playground.ui.render import final_messages, header, live_messages, paired_difference, user_message
+from playground.ui.results import Results
+from playground.ui.session import SessionRegistry, SessionState, Turn, answer_for_history, step_modes
+from playground.ui.settings import SETTING_FIELDS, PaneSettings, parse_settings
+
+# At most this many chat updates per second per pane: the browser's cost per update grows with history.
+UPDATES_PER_SECOND = 20
+
+
+class PaneDirectory:
+    """The configured panes, plus panes built on demand when a session picks another model."""
+
+    def __init__(self, config: PlaygroundConfig, panes: Sequence[Pane], context: BackendContext) -> None:
+        self.config = config
+        self.panes = list(panes)
+        self._context = context
+        self._variants: dict[tuple[int, str], Pane] = {}
+
+    def get(self, index: int, model: str) -> Pane:
+        configured = self.panes[index]
+        if model == configured.config.model:
+            return configured
+        key = (index, model)
+        if key not in self._variants:
+            # Same pane name, so its runs are logged under the pane the user sees.
+            variant = configured.config.model_copy(update={"model": model})
+            self._variants[key] = build_pane(variant, self.config, self._context)
+        return self._variants[key]
+
+
+@dataclass
+class Controller:
+    directory: PaneDirectory
+    runner: FanOutRunner
+    sessions: SessionRegistry
+    results: Results
+
+    @property
+    def panes(self) -> list[Pane]:
+        return self.directory.panes
+
+    # ---- starting, stopping, clearing ---------------------------------------------------
+
+    def start_turn(
+        self, prompt: str, both_modes: bool, settings_values: Sequence[Any], session_id: str, regenerate: bool = False
+    ) -> None:
+        """Validate and start one turn; raises gr.Error with a message for the user."""
+        state = self.sessions.get(session_id)
+        with state.lock:
+            if state.turn is not None and not state.turn.finished:
+                raise gr.Error("A run is still in flight: wait for it or press Stop.")
+            if regenerate:
+                if not state.last_prompt:
+                    raise gr.Error("Nothing to regenerate yet: send a prompt first.")
+                prompt = state.last_prompt
+                for conversation in state.conversations.values():
+                    conversation.drop_last_turn()
+            if not prompt or not prompt.strip():
+                raise gr.Error("The prompt is empty: type something to send.")
+            try:
+                settings = self._settings(settings_values)
+                turn = self._new_turn(state, prompt, settings, both_modes)
+            except PlaygroundError as exc:
+                raise gr.Error(exc.message) from None
+            state.turn, state.last_prompt = turn, prompt
+            state.turns_started += 1
+        turn.start()
+
+    def _settings(self, values: Sequence[Any]) -> list[PaneSettings]:
+        width = len(SETTING_FIELDS)
+        return [parse_settings(pane.name, values[i * width : (i + 1) * width]) for i, pane in enumerate(self.panes)]
+
+    def _new_turn(self, state: SessionState, prompt: str, settings: list[PaneSettings], both_modes: bool) -> Turn:
+        steps = []
+        for modes in step_modes([s.mode for s in settings], both_modes, state.turns_started):
+            steps.append(
+                [self._job(state, index, prompt, s, mode) for index, (s, mode) in enumerate(zip(settings, modes, strict=True))]
+            )
+
+        def commit(records: dict[str, list[RunRecord]]) -> None:
+            self._commit(state, prompt, records, both_modes)
+
+        return Turn(prompt, steps, self.runner, on_done=commit)
+
+    def _job(self, state: SessionState, index: int, prompt: str, settings: PaneSettings, mode: Mode) -> PaneJob:
+        configured = self.panes[index]
+        pane = self.directory.get(index, settings.model)
+        conversation = state.conversations[configured.name]
+        # An empty system box means no system prompt; the box starts with the configured one.
+        request = pane.build_request(
+            prompt, conversation.history, mode=mode, params=settings.params, system=settings.system or ""
+        )
+        return PaneJob(pane, request, session_id=state.session_id, turn=conversation.turns + 1)
+
+    def _commit(self, state: SessionState, prompt: str, records: dict[str, list[RunRecord]], both_modes: bool) -> None:
+        for name, pane_records in records.items():
+            shown = [user_message(prompt)]
+            for record in pane_records:
+                shown += final_messages(record, label_mode=both_modes)
+            difference = paired_difference(pane_records)
+            if difference:
+                shown.append({"role": "assistant", "content": f"<sub>{difference}</sub>"})
+            state.conversations[name].commit(prompt, answer_for_history(pane_records), shown)
+
+    def stop(self, session_id: str) -> None:
+        state = self.sessions.get(session_id)
+        if state.turn is not None:
+            state.turn.cancel()
+
+    def clear(self, session_id: str) -> None:
+        state = self.sessions.get(session_id)
+        with state.lock:
+            if state.turn is not None and not state.turn.finished:
+                raise gr.Error("Stop the run in flight before clearing.")
+            for conversation in state.conversations.values():
+                conversation.history.clear()
+                conversation.display.clear()
+            state.last_prompt = None
+
+    # ---- rendering ----------------------------------------------------------------------
+
+    def render_pane(self, index: int, session_id: str) -> Iterator[list[dict]]:
+        """Follow this pane's runs in the current turn, at most UPDATES_PER_SECOND updates a second."""
+        state = self.sessions.get(session_id)
+        name = self.panes[index].name
+        conversation = state.conversations[name]
+        turn = state.turn
+        if turn is None:
+            yield copy.deepcopy(conversation.display)
+            return
+        shown = [user_message(turn.prompt)]
+        for step in range(turn.step_count):
+            handle = turn.handle(step, name)
+            if handle is None:
+                break
+            streaming = handle.job.request.stream
+            for snapshot in handle.snapshots(1 / UPDATES_PER_SECOND):
+                if snapshot.done:
+                    shown += final_messages(snapshot.record, label_mode=turn.step_count > 1)
+                    yield copy.deepcopy(conversation.display) + shown
+                else:
+                    yield copy.deepcopy(conversation.display) + shown + live_messages(snapshot, streaming)
+        turn.wait_done()
+        yield copy.deepcopy(conversation.display)
+
+    def headers(self) -> list[str]:
+        return [header(p.name, p.backend.kind, p.config.model, p.config.mode, p.backend.check()) for p in self.panes]
+
+    def busy(self, session_id: str) -> bool:
+        turn = self.sessions.get(session_id).turn
+        return turn is not None and not turn.finished

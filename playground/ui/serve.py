@@ -1,0 +1,76 @@
+"""Start the page: `python -m playground [--config FILE] [--host H] [--port P] [--share] [--auth user:pass]`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from playground.config import load_config
+from playground.errors import InputError
+from playground.store import RunStore, default_store_path
+
+AUTH_ENV = "PLAYGROUND_AUTH"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    config: Path
+    host: str = "127.0.0.1"
+    port: int = 7860
+    share: bool = False
+    auth: str | None = None
+    store: Path | None = None
+
+
+def parse_auth(text: str | None) -> list[tuple[str, str]] | None:
+    """`user:pass` pairs, comma-separated; None when not set."""
+    if not text:
+        return None
+    pairs = []
+    for item in text.split(","):
+        user, sep, password = item.strip().partition(":")
+        if not sep or not user or not password:
+            raise InputError(f"--auth / {AUTH_ENV} must look like user:password (several separated by commas).")
+        pairs.append((user, password))
+    return pairs
+
+
+def serve(options: ServeOptions) -> int:
+    from playground.ui.app import build_app
+
+    config = load_config(options.config)
+    auth = parse_auth(options.auth or os.environ.get(AUTH_ENV))
+    store_path = options.store or (Path(config.store) if config.store else default_store_path())
+    if options.share and not auth:
+        print("warning: --share without --auth: anyone with the link can use your backends and keys.", file=sys.stderr)
+    print(f"Loading {len(config.panes)} panes from {options.config}; run log: {store_path}", file=sys.stderr)
+    demo = build_app(config, RunStore(store_path))
+    demo.queue(default_concurrency_limit=None)
+    _, local_url, share_url = demo.launch(
+        server_name=options.host,
+        server_port=options.port,
+        share=options.share,
+        auth=auth,
+        max_threads=256,
+        prevent_thread_lock=True,
+        quiet=True,
+        footer_links=["api"],
+    )
+    print(f"Playground running at {local_url}", file=sys.stderr)
+    if options.share:
+        if share_url:
+            print(f"Share link: {share_url}", file=sys.stderr)
+        else:
+            print(
+                "Share link unavailable (Gradio's share service cannot be reached from here); serving locally only.",
+                file=sys.stderr,
+            )
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
+    return 0

@@ -1,0 +1,169 @@
+"""Per-session state kept on the server, keyed by Gradio's session hash.
+
+A `Turn` is one prompt sent to every pane: one fan-out per mode (two with "run both
+modes", in alternating order), driven by a background thread through the shared runner.
+Pane renderers wait on the turn for their run handles; they never measure anything.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from playground.backends.base import Message, Mode
+from playground.records import RunRecord
+from playground.runner import Batch, FanOutRunner, PaneJob, RunHandle
+
+MODES: tuple[Mode, Mode] = ("stream", "non-stream")
+
+
+@dataclass
+class Conversation:
+    """One pane's conversation: what is sent to the model, and what the chat shows."""
+
+    history: list[Message] = field(default_factory=list)
+    display: list[dict] = field(default_factory=list)
+    turns: int = 0
+
+    def commit(self, prompt: str, answer: str | None, shown: list[dict]) -> None:
+        self.turns += 1
+        self.display += shown
+        if answer:
+            self.history += [Message("user", prompt), Message("assistant", answer)]
+
+    def drop_last_turn(self) -> None:
+        """Forget the last turn (for Regenerate)."""
+        if self.turns == 0:
+            return
+        self.turns -= 1
+        last_user = max((i for i, m in enumerate(self.display) if m.get("role") == "user"), default=None)
+        if last_user is not None:
+            del self.display[last_user:]
+        if self.history and self.history[-1].role == "assistant":
+            del self.history[-2:]
+
+
+class Turn:
+    """One prompt to every pane, in one or two modes, run step by step by a driver thread."""
+
+    def __init__(
+        self,
+        prompt: str,
+        steps: Sequence[Sequence[PaneJob]],
+        runner: FanOutRunner,
+        on_done: Callable[[dict[str, list[RunRecord]]], None],
+    ) -> None:
+        self.prompt = prompt
+        self.turn_id = uuid.uuid4().hex
+        self._steps = [list(jobs) for jobs in steps]
+        self._runner = runner
+        self._on_done = on_done
+        self._batches: list[Batch | None] = [None] * len(self._steps)
+        self._changed = threading.Condition()
+        self._cancelled = False
+        self._done = False
+
+    @property
+    def step_count(self) -> int:
+        return len(self._steps)
+
+    def start(self) -> None:
+        threading.Thread(target=self._drive, name=f"turn-{self.turn_id[:8]}", daemon=True).start()
+
+    def _drive(self) -> None:
+        records: dict[str, list[RunRecord]] = {job.pane.name: [] for job in self._steps[0]}
+        try:
+            for index, jobs in enumerate(self._steps):
+                with self._changed:
+                    if self._cancelled:
+                        break
+                    batch = self._runner.start(jobs, batch_id=uuid.uuid4().hex)
+                    self._batches[index] = batch
+                    self._changed.notify_all()
+                for record in batch.wait():
+                    records[record.pane].append(record)
+        finally:
+            # Conversations are committed here, not by the page, so nothing depends on a browser tab.
+            self._on_done(records)
+            with self._changed:
+                self._done = True
+                self._changed.notify_all()
+
+    def handle(self, step: int, pane_name: str) -> RunHandle | None:
+        """The pane's run in this step, once started; None if the turn was stopped before it."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._batches[step] is not None or self._cancelled or self._done)
+            batch = self._batches[step]
+        return batch.by_pane().get(pane_name) if batch is not None else None
+
+    def cancel(self) -> None:
+        with self._changed:
+            self._cancelled = True
+            batches = [b for b in self._batches if b is not None]
+            self._changed.notify_all()
+        for batch in batches:
+            batch.cancel()
+
+    def wait_done(self, timeout: float | None = None) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self._done, timeout)
+
+    @property
+    def finished(self) -> bool:
+        with self._changed:
+            return self._done
+
+
+@dataclass
+class SessionState:
+    session_id: str
+    conversations: dict[str, Conversation]
+    turn: Turn | None = None
+    last_prompt: str | None = None
+    turns_started: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def busy(self) -> bool:
+        return self.turn is not None and not self.turn.finished
+
+
+class SessionRegistry:
+    """All live sessions; lock-protected; a session is freed when its page unloads."""
+
+    def __init__(self, pane_names: Sequence[str]) -> None:
+        self._pane_names = list(pane_names)
+        self._lock = threading.Lock()
+        self._sessions: dict[str, SessionState] = {}
+
+    def get(self, session_id: str) -> SessionState:
+        with self._lock:
+            if session_id not in self._sessions:
+                conversations = {name: Conversation() for name in self._pane_names}
+                self._sessions[session_id] = SessionState(session_id, conversations)
+            return self._sessions[session_id]
+
+    def free(self, session_id: str) -> None:
+        with self._lock:
+            state = self._sessions.pop(session_id, None)
+        if state is not None and state.turn is not None:
+            state.turn.cancel()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+
+def step_modes(pane_modes: Sequence[Mode], both: bool, turn_number: int) -> list[list[Mode]]:
+    """Per step, each pane's mode. Both modes: two steps whose order alternates per turn."""
+    if not both:
+        return [list(pane_modes)]
+    first, second = MODES if turn_number % 2 == 0 else MODES[::-1]
+    return [[first] * len(pane_modes), [second] * len(pane_modes)]
+
+
+def answer_for_history(records: Sequence[RunRecord]) -> str | None:
+    """The answer that goes into the conversation: the streamed one when both modes ran."""
+    ordered = sorted(records, key=lambda r: r.mode != "stream")
+    return next((r.response_text for r in ordered if r.response_text), None)

@@ -1,0 +1,117 @@
+"""The page's endpoints through gradio_client (the browser tests cover what only a browser does)."""
+
+from gradio_client import Client
+
+from playground.records import COLUMNS
+from playground.tables import read_runs_csv
+from playground.testing.loopback import OllamaServer, OpenAIServer, Script
+
+
+def _texts(chat: list[dict]) -> list[str]:
+    return ["".join(part["text"] for part in m["content"]) if isinstance(m["content"], list) else str(m["content"]) for m in chat]
+
+
+def _turn(client: Client, app, prompt: str, both: bool = False, values: list | None = None) -> list[list[dict]]:
+    client.predict(prompt, both, *(values or app.settings_values()), api_name="/send")
+    return [client.predict(api_name=f"/pane_{i}") for i in range(len(app.config.panes))]
+
+
+def test_panes_answer_keep_their_own_history_and_log_every_run(serve_app):
+    with (
+        OpenAIServer({"m": Script(tokens=("hello ", "there"))}) as openai_server,
+        OllamaServer({"q": Script(tokens=("hi",))}) as ollama,
+    ):
+        app = serve_app([
+            {"name": "cloud", "backend": "openai", "model": "m", "base_url": openai_server.url + "/v1", "system": "be brief"},
+            {"name": "ollama", "backend": "ollama", "model": "q", "host": ollama.url, "mode": "non-stream"},
+        ])  # fmt: skip
+        client = Client(app.url, verbose=False)
+        first = _turn(client, app, "明月几时有")
+        second = _turn(client, app, "and then?")
+        second_request = openai_server.requests[-1]["messages"]
+    assert _texts(first[0])[:2] == ["明月几时有", "hello there"]
+    assert "TTFT" in _texts(first[0])[2]
+    assert _texts(first[1])[1] == "hi"
+    assert [m["content"] for m in second_request] == ["be brief", "明月几时有", "hello there", "and then?"]
+    assert len(second[0]) == 2 * len(first[0])
+    rows = app.store.rows()
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"ok"}
+    assert sorted(r["turn"] for r in rows if r["pane"] == "cloud") == [1, 2]
+    assert {r["mode"] for r in rows if r["pane"] == "ollama"} == {"non-stream"}
+
+
+def test_results_endpoint_gives_table_summary_and_both_csv_files(serve_app):
+    with OpenAIServer({"m": Script()}) as server:
+        app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
+        client = Client(app.url, verbose=False)
+        _turn(client, app, "one")
+        table, summary, _plot, session_csv, all_csv = client.predict(api_name="/results")
+    assert table["headers"][:4] == ["started_at", "pane", "mode", "status"] and len(table["data"]) == 1
+    assert summary["data"][0][:4] == ["a", "stream", 1, 0]
+    for csv_file in (session_csv, all_csv):
+        assert csv_file["interactive"] is True
+        frame = read_runs_csv(csv_file["value"])
+        assert list(frame.columns) == list(COLUMNS) and len(frame) == 1
+
+
+def test_run_both_modes_alternates_and_shows_the_paired_difference(serve_app):
+    with OpenAIServer({"m": Script(first_token_delay_s=0.05, gap_s=0.01)}) as server:
+        app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
+        client = Client(app.url, verbose=False)
+        first = _turn(client, app, "one", both=True)
+        _turn(client, app, "two", both=True)
+    texts = _texts(first[0])
+    assert any(t.startswith("<sub>stream · TTFT") for t in texts) and any(t.startswith("<sub>non-stream · TTFT") for t in texts)
+    assert any("non-stream − stream: ΔTTFT +" in t for t in texts)
+    rows = sorted(app.store.rows(), key=lambda r: r["started_at"])
+    assert [r["mode"] for r in rows] == ["stream", "non-stream", "non-stream", "stream"]
+
+
+def test_sessions_do_not_share_history_or_tables(serve_app):
+    with OpenAIServer({"m": Script()}) as server:
+        app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
+        alice, bob = Client(app.url, verbose=False), Client(app.url, verbose=False)
+        _turn(alice, app, "alice's question")
+        bob_chat = _turn(bob, app, "bob's question")[0]
+        alice_table = alice.predict(api_name="/results")[0]
+    assert "alice's question" not in _texts(bob_chat)
+    assert len(alice_table["data"]) == 1
+    assert len({r["session_id"] for r in app.store.rows()}) == 2
+
+
+def test_settings_changes_reach_the_backend_and_bad_values_are_refused(serve_app):
+    with OpenAIServer({"m": Script(), "other": Script(tokens=("from other",))}) as server:
+        app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
+        client = Client(app.url, verbose=False)
+        values = ["other", 0.3, 0.9, None, 12, None, 7, "", False]
+        chat = _turn(client, app, "hi", values=values)[0]
+        sent = server.requests[-1]
+        try:
+            client.predict("hi", False, "m", None, None, None, None, -1.0, None, "", True, api_name="/send")
+            refused = None
+        except Exception as exc:  # noqa: BLE001 - gradio_client raises AppError with the message
+            refused = str(exc)
+    assert (sent["model"], sent["temperature"], sent["top_p"], sent["max_tokens"], sent["seed"], sent["stream"]) == (
+        "other",
+        0.3,
+        0.9,
+        12,
+        7,
+        False,
+    )
+    assert "from other" in _texts(chat)
+    assert app.store.rows()[0]["pane"] == "a" and app.store.rows()[0]["model"] == "other"
+    assert refused is not None and "a: repetition_penalty: Input should be greater than 0" in refused
+
+
+def test_empty_prompt_is_refused_with_a_message(serve_app):
+    with OpenAIServer({"m": Script()}) as server:
+        app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
+        client = Client(app.url, verbose=False)
+        try:
+            client.predict("   ", False, *app.settings_values(), api_name="/send")
+            message = ""
+        except Exception as exc:  # noqa: BLE001
+            message = str(exc)
+    assert "The prompt is empty" in message
+    assert app.store.count() == 0

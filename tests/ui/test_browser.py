@@ -1,0 +1,198 @@
+"""The page in a real headless Chromium: concurrency, final texts, table, CSV, Stop, errors.
+
+Figures measured here are written to test-artifacts/browser/figures.json beside the screenshots.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import pytest
+
+from playground.records import COLUMNS
+from playground.tables import read_runs_csv
+from playground.testing.loopback import OllamaServer, OpenAIServer, Script
+from tests.ui.conftest import ARTIFACTS, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def _record_figure(name: str, value) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "figures.json"
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[name] = value
+    path.write_text(json.dumps(figures, indent=2))
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("#prompt textarea")
+    # The page's load event fills the run table's headers: events reach the server from now on.
+    page.wait_for_function("() => document.querySelector('#runs-table').innerText.includes('ttft_s')")
+
+
+def _send(page, prompt: str) -> None:
+    page.fill("#prompt textarea", prompt)
+    page.press("#prompt textarea", "Enter")
+
+
+def _wait_rows(store, count: int, timeout_s: float = 30.0) -> list[dict]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rows = store.rows()
+        if len(rows) >= count:
+            return rows
+        time.sleep(0.05)
+    raise AssertionError(f"expected {count} runs in the log, found {len(store.rows())}")
+
+
+def _wait_idle(page) -> None:
+    page.wait_for_function("() => !document.querySelector('#send').disabled && document.querySelector('#stop').disabled")
+
+
+def _instant(text: str) -> float:
+    return dt.datetime.fromisoformat(text).timestamp()
+
+
+def _tokens(count: int) -> tuple[str, ...]:
+    return tuple(f"tok{i} " for i in range(count))
+
+
+def test_three_panes_stream_concurrently_and_the_results_add_up(serve_app, page, tiny_model_dir, tmp_path):
+    scripts = {
+        "two-seconds": Script(first_token_delay_s=0.2, gap_s=0.095),
+        "three-seconds": Script(first_token_delay_s=0.2, gap_s=0.147),
+    }
+    with OpenAIServer(scripts) as openai_server, OllamaServer(scripts) as ollama:
+        app = serve_app([
+            {"name": "local", "backend": "transformers", "model": str(tiny_model_dir), "torch_threads": 1,
+             "params": {"temperature": 0, "max_tokens": 400}},
+            {"name": "cloud", "backend": "openai", "model": "two-seconds", "base_url": openai_server.url + "/v1"},
+            {"name": "ollama", "backend": "ollama", "model": "three-seconds", "host": ollama.url},
+        ])  # fmt: skip
+        _open(page, app.url)
+        _send(page, "明月几时有")
+        rows = _wait_rows(app.store, 3)
+        _wait_idle(page)
+        page.wait_for_function("() => document.querySelector('#pane-2-chat').innerText.includes('TTFT')")
+        texts = [page.inner_text(f"#pane-{i}-chat") for i in range(3)]
+        with page.expect_download() as download:
+            page.click("#csv-session")
+        exported = read_runs_csv(download.value.path())
+        table_text = page.inner_text("#runs-table")
+        screenshot(page, "three-panes")
+
+    assert [r["status"] for r in rows] == ["ok"] * 3 and len({r["batch_id"] for r in rows}) == 1
+    starts, ends = [_instant(r["started_at"]) for r in rows], [_instant(r["ended_at"]) for r in rows]
+    assert max(starts) < min(ends), "the three runs must overlap in time"
+    batch_wall = max(ends) - min(starts)
+    total = sum(r["e2e_s"] for r in rows)
+    assert batch_wall < 0.75 * total, f"batch took {batch_wall:.2f} s, the panes' sum is {total:.2f} s"
+    _record_figure("three_panes", {"batch_wall_s": round(batch_wall, 3), "sum_of_e2e_s": round(total, 3),
+                                   "overlap_s": round(min(ends) - max(starts), 3)})  # fmt: skip
+    assert "tok0 tok1" in texts[1] and "tok19" in texts[1] and "tok19" in texts[2]
+    assert "400 tokens (tokenizer)" in texts[0]
+    assert all("TTFT" in text and "E2E" in text for text in texts)
+    assert all(name in table_text for name in ("local", "cloud", "ollama"))
+    assert list(exported.columns) == list(COLUMNS) and len(exported) == 3
+
+
+def test_stop_cancels_every_pane_and_logs_cancelled_runs(serve_app, page, tiny_model_dir):
+    slow = Script(first_token_delay_s=0.1, gap_s=0.1, tokens=_tokens(300))
+    with OpenAIServer({"slow": slow}) as openai_server, OllamaServer({"slow": slow}) as ollama:
+        app = serve_app([
+            {"name": "local", "backend": "transformers", "model": str(tiny_model_dir), "torch_threads": 1,
+             "params": {"temperature": 0, "max_tokens": 200000}},
+            {"name": "cloud", "backend": "openai", "model": "slow", "base_url": openai_server.url + "/v1"},
+            {"name": "ollama", "backend": "ollama", "model": "slow", "host": ollama.url},
+        ])  # fmt: skip
+        _open(page, app.url)
+        _send(page, "a long answer please")
+        page.wait_for_function("() => document.querySelector('#pane-1-chat').innerText.includes('tok3')")
+        page.wait_for_function("() => document.querySelector('#pane-2-chat').innerText.includes('tok3')")
+        page.wait_for_function("() => !document.querySelector('#stop').disabled")
+        stopped_at = time.monotonic()
+        page.click("#stop")
+        rows = _wait_rows(app.store, 3, timeout_s=10)
+        stop_latency = time.monotonic() - stopped_at
+        _wait_idle(page)
+        page.wait_for_function(
+            "() => [0, 1, 2].every(i => document.querySelector(`#pane-${i}-chat`).innerText.includes('Stopped'))"
+        )
+        screenshot(page, "stopped")
+    assert sorted(r["status"] for r in rows) == ["cancelled"] * 3
+    assert all(r["partial"] for r in rows)
+    local = next(r for r in rows if r["pane"] == "local")
+    assert local["output_tokens"] < 200000
+    assert stop_latency < 3.0
+    _record_figure("stop_to_all_cancelled_s", round(stop_latency, 3))
+
+
+def test_a_failing_pane_shows_its_reason_while_the_others_finish(serve_app, page, monkeypatch):
+    monkeypatch.delenv("PLAYGROUND_TEST_MISSING_KEY", raising=False)
+    with OllamaServer({}) as closed:
+        closed_url = closed.url
+    with OpenAIServer({"m": Script(gap_s=0.02)}) as openai_server:
+        app = serve_app([
+            {"name": "good", "backend": "openai", "model": "m", "base_url": openai_server.url + "/v1"},
+            {"name": "down", "backend": "ollama", "model": "qwen2.5:0.5b", "host": closed_url},
+            {"name": "nokey", "backend": "openai", "model": "m", "base_url": openai_server.url + "/v1",
+             "api_key_env": "PLAYGROUND_TEST_MISSING_KEY"},
+        ])  # fmt: skip
+        _open(page, app.url)
+        headers = [page.inner_text(f"#pane-{i}-header") for i in range(3)]
+        page.click("#send")
+        page.wait_for_selector("text=The prompt is empty")
+        _send(page, "hello")
+        rows = {r["pane"]: r for r in _wait_rows(app.store, 3)}
+        _wait_idle(page)
+        page.wait_for_function("() => document.querySelector('#pane-0-chat').innerText.includes('TTFT')")
+        texts = [page.inner_text(f"#pane-{i}-chat") for i in range(3)]
+        screenshot(page, "failing-pane")
+    assert "ready" in headers[0] and "unavailable" in headers[1] and "PLAYGROUND_TEST_MISSING_KEY is not set" in headers[2]
+    assert "tok19" in texts[0]
+    # Markdown shows `ollama serve` as code, so the backticks are not in the rendered text.
+    assert f"Ollama not reachable at {closed_url} — is ollama serve running?" in texts[1]
+    assert "PLAYGROUND_TEST_MISSING_KEY is not set" in texts[2]
+    assert rows["good"]["status"] == "ok"
+    assert (rows["down"]["error_type"], rows["nokey"]["error_type"]) == ("unreachable", "missing_key")
+
+
+_WATCH_FINAL_TEXT = """
+(marker) => {
+  window.finalTextSeenAt = {};
+  const check = () => {
+    for (const i of [0, 1, 2]) {
+      const chat = document.querySelector(`#pane-${i}-chat`);
+      if (!(i in window.finalTextSeenAt) && chat && chat.innerText.includes(marker)) {
+        window.finalTextSeenAt[i] = Date.now();
+      }
+    }
+  };
+  new MutationObserver(check).observe(document.body, {subtree: true, childList: true, characterData: true});
+}
+"""
+
+
+def test_final_text_renders_soon_after_the_last_token_of_fast_streams(serve_app, page):
+    fast = {f"fast{i}": Script(tokens=_tokens(2000)) for i in range(3)}
+    with OpenAIServer(fast) as openai_server, OllamaServer(fast) as ollama:
+        app = serve_app([
+            {"name": "a", "backend": "openai", "model": "fast0", "base_url": openai_server.url + "/v1"},
+            {"name": "b", "backend": "ollama", "model": "fast1", "host": ollama.url},
+            {"name": "c", "backend": "openai", "model": "fast2", "base_url": openai_server.url + "/v1"},
+        ])  # fmt: skip
+        _open(page, app.url)
+        page.evaluate(_WATCH_FINAL_TEXT, "tok1999")
+        _send(page, "go")
+        rows = {r["pane"]: r for r in _wait_rows(app.store, 3)}
+        page.wait_for_function("() => Object.keys(window.finalTextSeenAt).length === 3", timeout=30000)
+        seen = page.evaluate("() => window.finalTextSeenAt")
+        screenshot(page, "fast-streams")
+    delays_ms = {name: seen[str(i)] - _instant(rows[name]["ended_at"]) * 1000 for i, name in enumerate("abc")}
+    _record_figure("last_token_to_final_render_ms", {k: round(v, 1) for k, v in delays_ms.items()})
+    assert all(row["output_tokens"] == 2000 for row in rows.values())
+    assert max(delays_ms.values()) < 1500, delays_ms
