@@ -150,5 +150,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unexpected {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("stopped: runs that had ended are in the run log; the rest were logged as cancelled.", file=sys.stderr)
+        print("stopped: every run that had ended is in the run log; runs in flight were logged as cancelled.", file=sys.stderr)
         return 130

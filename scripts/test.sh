@@ -1,8 +1,28 @@
 #!/usr/bin/env bash
-# Set up (first run only) and run the whole test suite, then lint; arguments go to pytest.
+# Set up (first run only) and run the whole test suite, browser tests included, then lint.
+# Arguments go to pytest, e.g. scripts/test.sh -k metrics
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --dev
+
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browser here),
+# with fonts so that screenshots show CJK and emoji text.
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || need+=(fonts-noto-color-emoji)
+if [ ${#need[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "The browser tests need Debian's ${need[*]} (apt-get not found); install them and retry." >&2
+    exit 1
+  fi
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "Installing ${need[*]} with apt-get…"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/python -m pytest "$@"
 .venv/bin/ruff check .

@@ -131,8 +131,7 @@ class Controller:
             if state.turn is not None and not state.turn.finished:
                 raise gr.Error("Stop the run in flight before clearing.")
             for conversation in state.conversations.values():
-                conversation.history.clear()
-                conversation.display.clear()
+                conversation.clear()
             state.last_prompt = None
 
     # ---- rendering ----------------------------------------------------------------------

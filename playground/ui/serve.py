@@ -70,7 +70,7 @@ def serve(options: ServeOptions) -> int:
     try:
         demo.block_thread()
     except KeyboardInterrupt:
-        pass
+        print("Playground stopped; every finished run is in the run log.", file=sys.stderr)
     finally:
         demo.close()
     return 0

@@ -25,24 +25,31 @@ class Conversation:
 
     history: list[Message] = field(default_factory=list)
     display: list[dict] = field(default_factory=list)
-    turns: int = 0
+    # Where each turn starts in (history, display), so a turn can be taken back exactly.
+    _turn_starts: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def turns(self) -> int:
+        return len(self._turn_starts)
 
     def commit(self, prompt: str, answer: str | None, shown: list[dict]) -> None:
-        self.turns += 1
+        self._turn_starts.append((len(self.history), len(self.display)))
         self.display += shown
         if answer:
+            # A turn without an answer is shown, but not sent back to the model.
             self.history += [Message("user", prompt), Message("assistant", answer)]
 
     def drop_last_turn(self) -> None:
         """Forget the last turn (for Regenerate)."""
-        if self.turns == 0:
-            return
-        self.turns -= 1
-        last_user = max((i for i, m in enumerate(self.display) if m.get("role") == "user"), default=None)
-        if last_user is not None:
-            del self.display[last_user:]
-        if self.history and self.history[-1].role == "assistant":
-            del self.history[-2:]
+        if self._turn_starts:
+            history_start, display_start = self._turn_starts.pop()
+            del self.history[history_start:]
+            del self.display[display_start:]
+
+    def clear(self) -> None:
+        self.history.clear()
+        self.display.clear()
+        self._turn_starts.clear()
 
 
 class Turn:

@@ -115,3 +115,30 @@ def test_empty_prompt_is_refused_with_a_message(serve_app):
             message = str(exc)
     assert "The prompt is empty" in message
     assert app.store.count() == 0
+
+
+def test_regenerate_replaces_the_last_turn_and_clear_forgets_everything(serve_app):
+    with OpenAIServer({"m": Script(tokens=("answer",))}) as server:
+        app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
+        client = Client(app.url, verbose=False)
+        _turn(client, app, "first")
+        _turn(client, app, "second")
+        client.predict("", False, *app.settings_values(), api_name="/regenerate")
+        regenerated = client.predict(api_name="/regenerate_pane_0")
+        regenerated_request = server.requests[-1]["messages"]
+        client.predict(api_name="/clear")
+        after_clear = _turn(client, app, "fresh")[0]
+        fresh_request = server.requests[-1]["messages"]
+    assert [t for t in _texts(regenerated) if t in ("first", "second")] == ["first", "second"]
+    assert [m["content"] for m in regenerated_request] == ["first", "answer", "second"]
+    assert [m["content"] for m in fresh_request] == ["fresh"]
+    assert _texts(after_clear)[0] == "fresh"
+
+
+def test_copy_settings_sends_one_panes_values_to_every_pane(serve_app):
+    with OpenAIServer({"m": Script()}) as server:
+        pane = {"backend": "openai", "model": "m", "base_url": server.url + "/v1"}
+        app = serve_app([{"name": "a", **pane}, {"name": "b", **pane}, {"name": "c", **pane}])
+        client = Client(app.url, verbose=False)
+        copied = client.predict(0.2, 0.5, 40, 64, 1.1, 9, "be terse", False, api_name="/copy_settings_1")
+    assert list(copied) == [0.2, 0.5, 40, 64, 1.1, 9, "be terse", False] * 3

@@ -1,0 +1,130 @@
+"""`python -m playground` as a user starts it: auth, share fallback, and no secret on the page."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+
+import yaml
+from gradio_client import Client
+
+from tests.ui.conftest import _free_port
+
+FAKE_KEY = "sk-playgroundFAKEKEY0123456789abcdef"
+
+
+@contextmanager
+def _running(tmp_path, *args: str, env: dict[str, str] | None = None):
+    config = tmp_path / "page.yaml"
+    config.write_text(yaml.safe_dump({
+        "store": str(tmp_path / "runs.sqlite"),
+        "panes": [
+            {"name": "cloud", "backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
+             "api_key_env": "PLAYGROUND_FAKE_KEY"},
+            {"name": "ollama", "backend": "ollama", "model": "m", "host": "http://127.0.0.1:9"},
+        ],
+    }))  # fmt: skip
+    port = _free_port()
+    command = [sys.executable, "-m", "playground", "--config", str(config), "--port", str(port), *args]
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, "PLAYGROUND_FAKE_KEY": FAKE_KEY, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    output = _Output(process)
+    try:
+        _wait_for(url, process)
+        output.wait_for("Playground running at")
+        yield url, output
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+class _Output:
+    """Collects a process's output in the background, so a test can wait for a line."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        threading.Thread(target=lambda: self.lines.extend(iter(process.stdout.readline, "")), daemon=True).start()
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, needle: str, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while needle not in self.text():
+            assert time.monotonic() < deadline, f"{needle!r} not printed; output so far:\n{self.text()}"
+            time.sleep(0.1)
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"exited with {process.returncode}"
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # answering, even if only to say 401
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {timeout_s} s")
+
+
+def _status(url: str) -> int:
+    try:
+        return urllib.request.urlopen(url, timeout=5).status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_auth_closes_config_and_api_until_login(tmp_path):
+    with _running(tmp_path, env={"PLAYGROUND_AUTH": "ada:lovelace"}) as (url, _):
+        assert _status(f"{url}/config") == 401
+        assert _status(f"{url}/gradio_api/info") == 401
+        client = Client(url, auth=("ada", "lovelace"), verbose=False)
+        assert "/send" in client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+
+
+def test_share_offline_keeps_serving_and_says_why(tmp_path):
+    with _running(tmp_path, "--share", "--auth", "u:p") as (url, output):
+        assert _status(f"{url}/config") == 401
+        output.wait_for("Share link unavailable")
+
+
+def test_share_without_auth_warns(tmp_path):
+    with _running(tmp_path, "--share") as (_, output):
+        output.wait_for("--share without --auth")
+
+
+def test_no_secret_reaches_the_page_its_config_or_its_api(tmp_path):
+    with _running(tmp_path) as (url, output):
+        client = Client(url, verbose=False)
+        settings = ["m", None, None, None, None, None, None, "", True, "m", None, None, None, None, None, None, "", True]
+        client.predict("hi", False, *settings, api_name="/send")
+        chats = [client.predict(api_name=f"/pane_{i}") for i in range(2)]
+        pages = [
+            urllib.request.urlopen(f"{url}{path}", timeout=10).read().decode() for path in ("/", "/config", "/gradio_api/info")
+        ]
+        results = client.predict(api_name="/results")
+    process_output = output.text()
+    everything = "\n".join(
+        [*pages, repr(chats), repr(results), process_output, *(p.read_text() for p in tmp_path.glob("*.yaml"))]
+    )
+    assert FAKE_KEY not in everything
+    assert FAKE_KEY[3:20] not in everything
+    assert "cannot reach 127.0.0.1:9" in repr(chats[0])
