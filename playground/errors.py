@@ -7,7 +7,7 @@ do about it. `error_type` is the short stable name stored in the run log.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 class PlaygroundError(Exception):
@@ -100,3 +100,25 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(REDACTED, text)
     return text
+
+
+class converted_errors:
+    """Context manager for a backend's edge: re-raise a client's exception as the playground's.
+
+    `convert` returns the playground error for an exception, or None for one it does not know
+    (which then propagates unchanged and is logged as an internal error by the metrics wrapper).
+    """
+
+    def __init__(self, convert: Callable[[BaseException], BackendError | None]) -> None:
+        self._convert = convert
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
+        if exc is None or isinstance(exc, BackendError | GeneratorExit):
+            return False
+        converted = self._convert(exc)
+        if converted is None:
+            return False
+        raise converted from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from functools import partial
 from typing import Any, ClassVar
 
 import httpx
@@ -35,6 +36,7 @@ from playground.errors import (
     MalformedResponse,
     ModelNotFound,
     ServerError,
+    converted_errors,
 )
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -104,7 +106,7 @@ class OllamaBackend:
 
     def list_models(self, timeout_s: float | None = None) -> list[str]:
         """Names of the models the server has pulled (GET /api/tags)."""
-        with _converted_errors(self):
+        with converted_errors(partial(convert_ollama_error, backend=self)):
             client = ollama.Client(host=self.host, timeout=timeout_s) if timeout_s else self._get_client()
             return sorted(m.model for m in client.list().models if m.model)
 
@@ -124,7 +126,7 @@ class OllamaBackend:
         return None
 
     def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
-        with _converted_errors(self):
+        with converted_errors(partial(convert_ollama_error, backend=self)):
             client = self._get_client()
             options = {_OPTION_NAMES[k]: v for k, v in request.params.set_values().items()}
             arguments: dict[str, Any] = {"options": options}
@@ -190,22 +192,6 @@ def _gathered(events: list[BackendEvent]) -> Iterator[BackendEvent]:
         yield ReasoningDelta(reasoning)
     yield TextDelta(text)
     yield from (e for e in events if not isinstance(e, TextDelta | ReasoningDelta))
-
-
-class _converted_errors:
-    def __init__(self, backend: OllamaBackend) -> None:
-        self.backend = backend
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc is None or isinstance(exc, BackendError | GeneratorExit):
-            return False
-        converted = convert_ollama_error(exc, self.backend)
-        if converted is None:
-            return False
-        raise converted from None
 
 
 def convert_ollama_error(exc: BaseException, backend: OllamaBackend) -> BackendError | None:

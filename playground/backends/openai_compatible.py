@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlparse
 
@@ -37,6 +38,7 @@ from playground.errors import (
     ModelNotFound,
     RateLimited,
     ServerError,
+    converted_errors,
 )
 
 ExtraParam = Literal["top_k", "repetition_penalty"]
@@ -163,7 +165,7 @@ class OpenAIBackend:
         return arguments, tuple(ignored)
 
     def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
-        with _converted_errors(self):
+        with converted_errors(partial(convert_openai_error, backend=self)):
             client = self._get_client()
             arguments, ignored = self._arguments(request)
             sent_params = {k: v for k, v in arguments.items() if k != "extra_body"} | arguments.get("extra_body", {})
@@ -237,24 +239,6 @@ def _usage(usage: Any) -> Usage:
         reasoning_tokens=reasoning,
         source="usage",
     )
-
-
-class _converted_errors:
-    """Turn the `openai` client's exceptions into the playground's, with a message that says what to do."""
-
-    def __init__(self, backend: OpenAIBackend) -> None:
-        self.backend = backend
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc is None or isinstance(exc, BackendError | GeneratorExit):
-            return False
-        converted = convert_openai_error(exc, self.backend)
-        if converted is None:
-            return False
-        raise converted from None
 
 
 def convert_openai_error(exc: BaseException, backend: OpenAIBackend) -> BackendError | None:

@@ -87,6 +87,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.connection.shutdown(socket.SHUT_RDWR)
 
+    def _inject_fault(self, script: Script, index: int, malformed: bytes) -> bool:
+        """Cut the connection or send a broken line at the scripted piece; True when the answer ends here."""
+        if script.drop_after is not None and index == script.drop_after:
+            self._drop()
+            return True
+        if script.malformed_after is not None and index == script.malformed_after:
+            self._chunk(malformed)
+            self._end_chunked()
+            return True
+        return False
+
     def do_POST(self) -> None:
         body = self._body()
         self.server.requests.append(body)
@@ -227,12 +238,7 @@ class OpenAIServer(LoopbackServer):
         handler._chunk(event({"role": "assistant", "content": ""}))
         last_index = len(script.reasoning) + len(script.tokens) - 1
         for index, kind, text in _paced(script):
-            if script.drop_after is not None and index == script.drop_after:
-                handler._drop()
-                return
-            if script.malformed_after is not None and index == script.malformed_after:
-                handler._chunk(b"data: {not json\n\n")
-                handler._end_chunked()
+            if handler._inject_fault(script, index, b"data: {not json\n\n"):
                 return
             last = index == last_index
             usage = self._usage(script) if last and script.usage == "last-chunk" else None
@@ -289,12 +295,7 @@ class OllamaServer(LoopbackServer):
             return
         handler._start_chunked("application/x-ndjson")
         for index, kind, text in _paced(script):
-            if script.drop_after is not None and index == script.drop_after:
-                handler._drop()
-                return
-            if script.malformed_after is not None and index == script.malformed_after:
-                handler._chunk(b"{not json\n")
-                handler._end_chunked()
+            if handler._inject_fault(script, index, b"{not json\n"):
                 return
             message = {"role": "assistant", "content": text if kind == "content" else ""}
             if kind == "reasoning":

@@ -127,3 +127,12 @@ def test_missing_key_is_reported_per_pane(make_pane, monkeypatch):
 def test_bad_base_url_is_a_config_error(make_pane):
     with pytest.raises(ConfigError, match=r"panes\[0\]\.base_url"):
         make_pane(name="p", backend="openai", base_url="ftp://x", model="m")
+
+
+@pytest.mark.parametrize(("fault", "error_type"), [({"malformed_after": 3}, "malformed"), ({"drop_after": 3}, "unreachable")])
+def test_a_broken_stream_ends_in_a_clear_error_and_keeps_the_partial_text(make_pane, fault, error_type):
+    with OpenAIServer({"m": Script(**fault)}) as server:
+        record = _run(make_pane(name="p", backend="openai", base_url=server.url + "/v1", model="m", max_retries=0))
+    assert (record.status, record.error_type) == ("error", error_type)
+    assert record.partial and record.response_text == "tok0 tok1 tok2 "
+    assert "Traceback" not in record.error_message
