@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from playground.backends.base import (
     Backend,
@@ -54,6 +54,7 @@ class RunLabels:
 class _Timeline:
     start: float
     sent: float | None = None
+    on_wire: float | None = None
     first_chunk: float | None = None
     content: list[float] = field(default_factory=list)
     end: float | None = None
@@ -91,6 +92,11 @@ class MeteredRun:
         self.record: RunRecord | None = None
 
     @property
+    def content_instants(self) -> tuple[float, ...]:
+        """When each content chunk was seen, as raw clock readings (to compare with a server's own)."""
+        return tuple(self._timeline.content) if self._timeline else ()
+
+    @property
     def text(self) -> str:
         return "".join(self._collected.text)
 
@@ -101,7 +107,7 @@ class MeteredRun:
     def __iter__(self) -> Iterator[BackendEvent]:
         self._wall_start = dt.datetime.now(dt.UTC)
         self._timeline = _Timeline(start=self._clock())
-        events = self.backend.stream(self.request)
+        events = self.backend.stream(replace(self.request, on_send=self._mark_on_wire))
         try:
             # Backends end their own stream when the stop signal is set (the local model after one
             # more decode step), so what they finish with, such as exact token counts, is kept.
@@ -132,6 +138,11 @@ class MeteredRun:
         self._status = "cancelled"
         self._timeline.end = self._clock()
         return self._build_record()
+
+    def _mark_on_wire(self) -> None:
+        """Called by the backend as its request leaves: a better "send" than RequestSent."""
+        if self._timeline is not None and self._timeline.on_wire is None:
+            self._timeline.on_wire = self._clock()
 
     def run(self) -> RunRecord:
         for _ in self:
@@ -171,7 +182,7 @@ class MeteredRun:
     def _build_record(self) -> RunRecord:
         timeline, collected, labels = self._timeline, self._collected, self.labels
         assert timeline is not None and self._wall_start is not None
-        sent = timeline.sent if timeline.sent is not None else timeline.start
+        sent = next(t for t in (timeline.on_wire, timeline.sent, timeline.start) if t is not None)
         latency = _latencies(timeline, sent, self.request.stream)
         tokens = _token_counts(collected, self.text, self.reasoning)
         output_tokens = tokens[1]

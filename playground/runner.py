@@ -94,7 +94,9 @@ class RunHandle:
             yield self.snapshot()
             if finished:
                 return
-            time.sleep(min_interval_s)
+            # Throttle, but wake at once when the run ends so the final text is never held back.
+            with self._changed:
+                self._changed.wait_for(lambda: self._record is not None, timeout=min_interval_s)
 
     def wait(self, timeout: float | None = None) -> RunRecord | None:
         with self._changed:

@@ -86,6 +86,9 @@ class ChatRequest:
     stream: bool = True
     # Set by whoever wants the run to end early; backends check it between steps.
     stop: StopSignal = field(default_factory=StopSignal, compare=False)
+    # Given by the metrics wrapper: a backend calls it the moment its request goes on the wire
+    # (from an HTTP client's request hook), so "send" excludes the client's own preparation.
+    on_send: Callable[[], None] | None = field(default=None, compare=False)
 
     @property
     def mode(self) -> Mode:

@@ -28,6 +28,7 @@ from playground.backends.base import (
     Usage,
 )
 from playground.backends.reasoning import ThinkSplitter
+from playground.backends.wire import WireSendHook
 from playground.errors import (
     BackendError,
     BackendTimeout,
@@ -83,6 +84,7 @@ class OllamaBackend:
         if not self.host.startswith(("http://", "https://")):
             self.host = f"http://{self.host}"
         self._client: ollama.Client | None = None
+        self._wire = WireSendHook()
 
     @property
     def model(self) -> str:
@@ -101,7 +103,7 @@ class OllamaBackend:
         if self._client is None:
             # The client's default timeout is none at all: a stuck server would hang the pane.
             timeout = httpx.Timeout(self.options.read_timeout_s, connect=self.options.connect_timeout_s)
-            self._client = ollama.Client(host=self.host, timeout=timeout)
+            self._client = ollama.Client(host=self.host, timeout=timeout, event_hooks={"request": [self._wire]})
         return self._client
 
     def list_models(self, timeout_s: float | None = None) -> list[str]:
@@ -135,12 +137,16 @@ class OllamaBackend:
             if self.options.think is not None:
                 arguments["think"] = self.options.think
             yield RequestSent(params=dict(options))
-            answer = client.chat(
-                model=self._model,
-                messages=[m.as_dict() for m in request.messages],
-                stream=request.stream,
-                **arguments,
-            )
+            with self._wire.armed(request.on_send):
+                answer = client.chat(
+                    model=self._model,
+                    messages=[m.as_dict() for m in request.messages],
+                    stream=request.stream,
+                    **arguments,
+                )
+                if request.stream:
+                    # The ollama client sends lazily, on the first read: start it inside the hook.
+                    answer = _started(answer)
             if request.stream:
                 yield from self._events(_until_stopped(answer, request))
             else:
@@ -171,6 +177,18 @@ class OllamaBackend:
                 yield Finish(chunk.done_reason)
                 return
         raise MalformedResponse(f"Ollama at {self.host} closed the stream before its final 'done' object.")
+
+
+def _started(chunks: Iterator[ollama.ChatResponse]) -> Iterator[ollama.ChatResponse]:
+    """Send the request now (the first item is read at once) and hand back the whole stream."""
+    first = next(chunks, None)
+
+    def stream() -> Iterator[ollama.ChatResponse]:
+        if first is not None:
+            yield first
+        yield from chunks
+
+    return stream()
 
 
 def _until_stopped(chunks: Iterator[ollama.ChatResponse], request: ChatRequest) -> Iterator[ollama.ChatResponse]:

@@ -27,6 +27,7 @@ from playground.backends.base import (
     Usage,
 )
 from playground.backends.reasoning import ThinkSplitter, split_complete
+from playground.backends.wire import WireSendHook
 from playground.errors import (
     AuthenticationFailed,
     BackendError,
@@ -104,6 +105,7 @@ class OpenAIBackend:
         self.endpoint = options.resolved()
         self.host = urlparse(self.endpoint.base_url).netloc
         self._client: openai.OpenAI | None = None
+        self._wire = WireSendHook()
 
     @property
     def model(self) -> str:
@@ -144,6 +146,7 @@ class OpenAIBackend:
                 api_key=key,
                 max_retries=self.options.max_retries,
                 timeout=httpx.Timeout(self.options.read_timeout_s, connect=self.options.connect_timeout_s),
+                http_client=openai.DefaultHttpxClient(event_hooks={"request": [self._wire]}),
             )
         return self._client
 
@@ -174,16 +177,17 @@ class OpenAIBackend:
             if request.stream:
                 yield from self._stream_chunks(client, request, messages, arguments)
             else:
-                yield from self._complete(client, messages, arguments)
+                yield from self._complete(client, request, messages, arguments)
 
     def _stream_chunks(self, client: openai.OpenAI, request: ChatRequest, messages, arguments) -> Iterator[BackendEvent]:
-        response = client.chat.completions.create(
-            model=self._model,
-            messages=messages,
-            stream=True,
-            stream_options={"include_usage": True},
-            **arguments,
-        )
+        with self._wire.armed(request.on_send):
+            response = client.chat.completions.create(
+                model=self._model,
+                messages=messages,
+                stream=True,
+                stream_options={"include_usage": True},
+                **arguments,
+            )
         request.stop.on_stop(response.close)
         splitter = ThinkSplitter()
         finish = None
@@ -208,8 +212,9 @@ class OpenAIBackend:
         yield from splitter.flush()
         yield Finish(finish)
 
-    def _complete(self, client: openai.OpenAI, messages, arguments) -> Iterator[BackendEvent]:
-        response = client.chat.completions.create(model=self._model, messages=messages, stream=False, **arguments)
+    def _complete(self, client: openai.OpenAI, request: ChatRequest, messages, arguments) -> Iterator[BackendEvent]:
+        with self._wire.armed(request.on_send):
+            response = client.chat.completions.create(model=self._model, messages=messages, stream=False, **arguments)
         if not response.choices:
             raise MalformedResponse(f"{self.host} returned no choices for model {self._model!r}.")
         choice = response.choices[0]

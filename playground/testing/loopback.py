@@ -8,8 +8,10 @@ between chunks, where usage arrives, and which faults happen. Servers listen on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -38,16 +40,28 @@ class Script:
     # What the Ollama server reports as its model load time.
     server_load_s: float = 0.001
 
-    def pause_before(self, index: int) -> float:
-        pause = self.first_token_delay_s if index == 0 else self.gap_s
-        if self.stall_after is not None and index == self.stall_after:
-            pause += self.stall_s
-        return pause
+    def due_at(self, arrived: float, index: int) -> float:
+        """When piece `index` is due, on the monotonic clock, for a request that arrived at `arrived`.
+
+        Absolute times keep the server's own costs (parsing, writing) out of the injected delays.
+        """
+        due = arrived + self.first_token_delay_s + index * self.gap_s
+        if self.stall_after is not None and index >= self.stall_after:
+            due += self.stall_s
+        return due
+
+    def complete_at(self, arrived: float) -> float:
+        return self.due_at(arrived, max(len(self.tokens) + len(self.reasoning) - 1, 0))
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _LoopbackServer
+
+    def parse_request(self) -> bool:
+        # The earliest moment the request is seen: injected delays count from here.
+        self.arrived = time.perf_counter()
+        return super().parse_request()
 
     def setup(self) -> None:
         super().setup()
@@ -119,6 +133,13 @@ class _LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     routes: dict[str, Any]
     requests: list[dict[str, Any]]
+    write_times: list[list[float]]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that leaves mid-answer (Stop, a test's early close) is normal here.
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class LoopbackServer:
@@ -129,6 +150,7 @@ class LoopbackServer:
         self._server = _LoopbackServer(("127.0.0.1", 0), _Handler)
         self._server.routes = self.routes()
         self._server.requests = []
+        self._server.write_times = []
         self._lifetime = threading.Timer(max_lifetime_s, self.stop)
         self._lifetime.daemon = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -147,6 +169,11 @@ class LoopbackServer:
     @property
     def requests(self) -> list[dict[str, Any]]:
         return self._server.requests
+
+    @property
+    def write_times(self) -> list[list[float]]:
+        """Per streamed request, the perf_counter instants at which each piece was written."""
+        return self._server.write_times
 
     def start(self) -> LoopbackServer:
         self._thread.start()
@@ -168,11 +195,23 @@ class LoopbackServer:
         return self.scripts.get(model)
 
 
-def _paced(script: Script) -> Iterator[tuple[int, str, str]]:
-    """(index, kind, text) for each piece (reasoning first), after the script's pause."""
+def _sleep_until(instant: float) -> None:
+    remaining = instant - time.perf_counter()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+def _paced(script: Script, handler: _Handler) -> Iterator[tuple[int, str, str]]:
+    """(index, kind, text) for each piece (reasoning first), each at its scheduled time.
+
+    The moment each piece is handed to the socket is recorded in `server.write_times`.
+    """
     pieces = [("reasoning", r) for r in script.reasoning] + [("content", t) for t in script.tokens]
+    written: list[float] = []
+    handler.server.write_times.append(written)
     for index, (kind, text) in enumerate(pieces):
-        time.sleep(script.pause_before(index))
+        _sleep_until(script.due_at(handler.arrived, index))
+        written.append(time.perf_counter())
         yield index, kind, text
 
 
@@ -206,7 +245,7 @@ class OpenAIServer(LoopbackServer):
         return {"prompt_tokens": 7, "completion_tokens": output, "total_tokens": 7 + output}
 
     def _complete(self, handler: _Handler, script: Script, body: dict[str, Any]) -> None:
-        time.sleep(script.first_token_delay_s + script.gap_s * max(len(script.tokens) - 1, 0))
+        _sleep_until(script.complete_at(handler.arrived))
         message: dict[str, Any] = {"role": "assistant", "content": "".join(script.tokens)}
         if script.reasoning:
             message["reasoning_content"] = "".join(script.reasoning)
@@ -237,7 +276,7 @@ class OpenAIServer(LoopbackServer):
         handler._start_chunked("text/event-stream")
         handler._chunk(event({"role": "assistant", "content": ""}))
         last_index = len(script.reasoning) + len(script.tokens) - 1
-        for index, kind, text in _paced(script):
+        for index, kind, text in _paced(script, handler):
             if handler._inject_fault(script, index, b"data: {not json\n\n"):
                 return
             last = index == last_index
@@ -280,7 +319,7 @@ class OllamaServer(LoopbackServer):
         }
 
     def _chat(self, handler: _Handler, body: dict[str, Any]) -> None:
-        started = time.perf_counter()
+        started = handler.arrived
         model = body.get("model", "")
         script = self.script_for(model)
         if script is None:
@@ -290,11 +329,11 @@ class OllamaServer(LoopbackServer):
             handler._send_json(script.status, script.error_body or {"error": f"scripted status {script.status}"}, script.headers)
             return
         if body.get("stream", True) is False:
-            time.sleep(script.first_token_delay_s + script.gap_s * max(len(script.tokens) - 1, 0))
+            _sleep_until(script.complete_at(handler.arrived))
             handler._send_json(200, self._final(script, model, "".join(script.tokens), "".join(script.reasoning), started))
             return
         handler._start_chunked("application/x-ndjson")
-        for index, kind, text in _paced(script):
+        for index, kind, text in _paced(script, handler):
             if handler._inject_fault(script, index, b"{not json\n"):
                 return
             message = {"role": "assistant", "content": text if kind == "content" else ""}
@@ -304,3 +343,51 @@ class OllamaServer(LoopbackServer):
             handler._chunk(json.dumps(line).encode() + b"\n")
         handler._chunk(json.dumps(self._final(script, model, "", "", started)).encode() + b"\n")
         handler._end_chunked()
+
+
+SERVERS: dict[str, type[LoopbackServer]] = {"openai": OpenAIServer, "ollama": OllamaServer}
+
+
+def _serve_child(kind: str, scripts: dict[str, Script], connection: Any) -> None:
+    with SERVERS[kind](scripts) as server:
+        connection.send(server.port)
+        while (command := connection.recv()) != "stop":
+            connection.send(server.write_times if command == "write_times" else server.requests)
+
+
+class SubprocessServer:
+    """A loopback server in its own process, so it does not share the client's GIL (for benchmarks).
+
+    perf_counter is the system-wide monotonic clock on Linux, so `write_times` compare directly
+    with the client's timestamps.
+    """
+
+    def __init__(self, kind: Literal["openai", "ollama"], scripts: dict[str, Script]) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._connection, child_end = context.Pipe()
+        self._process = context.Process(target=_serve_child, args=(kind, scripts, child_end), daemon=True)
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def write_times(self) -> list[list[float]]:
+        self._connection.send("write_times")
+        return self._connection.recv()
+
+    def __enter__(self) -> SubprocessServer:
+        self._process.start()
+        if not self._connection.poll(60):
+            raise RuntimeError("loopback server process did not start")
+        self.port = self._connection.recv()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError):
+            self._connection.send("stop")
+        self._process.join(5)
+        if self._process.is_alive():
+            self._process.terminate()

@@ -1,0 +1,61 @@
+"""Shared by the benchmark scripts: arguments, medians, a printed table and the RESULT line."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import statistics
+from collections.abc import Sequence
+
+from playground.config import parse_config
+from playground.panes import BackendContext, Pane, build_pane
+
+
+def parser(description: str, repeats: int = 5) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=repeats,
+        help=f"repeats per measurement (default {repeats}, at least 5 for reported figures)",
+    )
+    parser.add_argument("--quick", action="store_true", help="a short run to check the script works (figures not for reporting)")
+    return parser
+
+
+def pane(context: BackendContext | None = None, **settings: object) -> Pane:
+    config = parse_config({"panes": [{"name": "bench", **settings}]})
+    return build_pane(config.panes[0], config, context or BackendContext())
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def p99(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
+    for row in cells:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def result(name: str, value: float, unit: str) -> None:
+    print(f"RESULT {name} {value:.4g} {unit}")
