@@ -160,8 +160,7 @@ class MeteredRun:
 
     def _observe(self, event: BackendEvent, now: float) -> None:
         timeline, collected = self._timeline, self._collected
-        assert timeline is not None
-        if isinstance(event, RequestSent):
+        if type(event) is RequestSent:
             timeline.sent = now
             collected.sent = event
             return
@@ -169,9 +168,11 @@ class MeteredRun:
             timeline.sent = timeline.start
         if timeline.first_chunk is None:
             timeline.first_chunk = now
-        if isinstance(event, TextDelta | ReasoningDelta) and event.text:
-            timeline.content.append(now)
-            (collected.text if isinstance(event, TextDelta) else collected.reasoning).append(event.text)
+        kind = type(event)
+        if kind is TextDelta or kind is ReasoningDelta:
+            if event.text:
+                timeline.content.append(now)
+                (collected.text if kind is TextDelta else collected.reasoning).append(event.text)
         elif isinstance(event, Usage):
             collected.usage = event
         elif isinstance(event, ServerTimings):

@@ -53,15 +53,19 @@ class RunHandle:
         self._version = 0
         self._record: RunRecord | None = None
         self._claimed = False
+        self._waiting = 0
 
     @property
     def pane_name(self) -> str:
         return self.job.pane.name
 
     def _touch(self) -> None:
-        with self._changed:
-            self._version += 1
-            self._changed.notify_all()
+        # Runs once per streamed chunk: take the lock only when a reader is waiting. A reader
+        # raises `_waiting` before it checks the version, so no change can slip between them.
+        self._version += 1
+        if self._waiting:
+            with self._changed:
+                self._changed.notify_all()
 
     def _claim(self) -> bool:
         """Only the first of (the run's own end, a cancel) may write the final record."""
@@ -87,8 +91,12 @@ class RunHandle:
         seen = 0
         while True:
             with self._changed:
-                while self._version == seen and self._record is None:
-                    self._changed.wait()
+                self._waiting += 1
+                try:
+                    while self._version == seen and self._record is None:
+                        self._changed.wait()
+                finally:
+                    self._waiting -= 1
                 seen = self._version
                 finished = self._record is not None
             yield self.snapshot()

@@ -6,6 +6,7 @@ timings in its final object, which become the `server_*` columns.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from playground.backends.base import (
     ReasoningDelta,
     RequestSent,
     ServerTimings,
+    StopSignal,
     TextDelta,
     Usage,
 )
@@ -148,13 +150,17 @@ class OllamaBackend:
                     # The ollama client sends lazily, on the first read: start it inside the hook.
                     answer = _started(answer)
             if request.stream:
-                yield from self._events(_until_stopped(answer, request))
+                yield from self._events(answer, request.stop)
             else:
-                yield from _gathered(list(self._events(iter([answer]))))
+                yield from _gathered(list(self._events(iter([answer]), request.stop)))
 
-    def _events(self, chunks: Iterator[ollama.ChatResponse]) -> Iterator[BackendEvent]:
+    def _events(self, chunks: Iterator[ollama.ChatResponse], stop: StopSignal) -> Iterator[BackendEvent]:
         splitter = ThinkSplitter()
         for chunk in chunks:
+            if stop.is_set():
+                # Closing the client's generator closes the HTTP response.
+                getattr(chunks, "close", lambda: None)()
+                break
             message = chunk.message
             emitted = False
             if message.thinking:
@@ -180,26 +186,22 @@ class OllamaBackend:
 
 
 def _started(chunks: Iterator[ollama.ChatResponse]) -> Iterator[ollama.ChatResponse]:
-    """Send the request now (the first item is read at once) and hand back the whole stream."""
+    """Send the request now (by reading the first item) and hand back the whole stream."""
     first = next(chunks, None)
-
-    def stream() -> Iterator[ollama.ChatResponse]:
-        if first is not None:
-            yield first
-        yield from chunks
-
-    return stream()
+    if first is None:
+        return chunks
+    return _Chained(first, chunks)
 
 
-def _until_stopped(chunks: Iterator[ollama.ChatResponse], request: ChatRequest) -> Iterator[ollama.ChatResponse]:
-    """Stop reading once the run's stop signal is set; closing the stream ends the HTTP response."""
-    for chunk in chunks:
-        if request.stop.is_set():
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-            return
-        yield chunk
+class _Chained:
+    """`first` then the rest of `chunks`; keeps `close()` so a stop can end the HTTP response."""
+
+    def __init__(self, first: ollama.ChatResponse, chunks: Iterator[ollama.ChatResponse]) -> None:
+        self._iterator = itertools.chain((first,), chunks)
+        self.close = getattr(chunks, "close", lambda: None)
+
+    def __iter__(self) -> Iterator[ollama.ChatResponse]:
+        return self._iterator
 
 
 def _gathered(events: list[BackendEvent]) -> Iterator[BackendEvent]:

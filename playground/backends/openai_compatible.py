@@ -191,22 +191,21 @@ class OpenAIBackend:
         request.stop.on_stop(response.close)
         splitter = ThinkSplitter()
         finish = None
+        stop, empty = request.stop, TextDelta("")
         with response:
             for chunk in response:
-                if request.stop.is_set():
+                if stop.is_set():
                     break
-                emitted = False
-                for choice in chunk.choices[:1]:
+                events: list = []
+                if chunk.choices:
+                    choice = chunk.choices[0]
                     reasoning = _reasoning_of(choice.delta)
                     if reasoning:
-                        emitted = True
-                        yield ReasoningDelta(reasoning)
-                    for event in splitter.feed(choice.delta.content or ""):
-                        emitted = True
-                        yield event
+                        events.append(ReasoningDelta(reasoning))
+                    if choice.delta.content:
+                        events += splitter.feed(choice.delta.content)
                     finish = choice.finish_reason or finish
-                if not emitted:
-                    yield TextDelta("")
+                yield from events or (empty,)
                 if chunk.usage is not None:
                     yield _usage(chunk.usage)
         yield from splitter.flush()

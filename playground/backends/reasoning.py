@@ -25,7 +25,16 @@ class ThinkSplitter:
         self._in_reasoning = starts_in_reasoning
         self._pending = ""
 
-    def feed(self, chunk: str) -> Iterator[TextDelta | ReasoningDelta]:
+    def feed(self, chunk: str) -> list[TextDelta | ReasoningDelta]:
+        """The deltas `chunk` completes (a list: this runs once per streamed chunk)."""
+        if not self._pending and "<" not in chunk:
+            # No tag can start here: the common case, kept cheap.
+            if not chunk:
+                return []
+            return [ReasoningDelta(chunk) if self._in_reasoning else TextDelta(chunk)]
+        return list(self._feed_slow(chunk))
+
+    def _feed_slow(self, chunk: str) -> Iterator[TextDelta | ReasoningDelta]:
         text = self._pending + chunk
         self._pending = ""
         while text:
