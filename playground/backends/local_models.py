@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from playground.errors import ModelLoadError, ModelNotFound
 
 DTYPES = ("auto", "float16", "bfloat16", "float32")
+_MAX_CHAR_TOKENS = 4
 
 
 @dataclass
@@ -154,7 +155,10 @@ class IncrementalDetokenizer:
         decode = self._tokenizer.decode
         before = decode(self._ids[self._prefix : self._read], skip_special_tokens=False)
         after = decode(self._ids[self._prefix :], skip_special_tokens=False)
-        if len(after) > len(before) and not after.endswith("\ufffd"):
+        # A character is at most 4 bytes and every token holds at least one: text still ending in
+        # U+FFFD after 4 held tokens is invalid for good, and holding it longer only grows the window.
+        settled = not after.endswith("\ufffd") or len(self._ids) - self._read >= _MAX_CHAR_TOKENS
+        if len(after) > len(before) and settled:
             self._prefix, self._read = self._read, len(self._ids)
             return after[len(before) :]
         return ""

@@ -100,3 +100,25 @@ def test_think_tags_in_local_output_become_reasoning(make_pane, tiny_model_dir, 
     assert record.reasoning_text == "plan"
     assert record.response_text == "answer"
     assert record.reasoning_tokens and record.output_tokens == 24
+
+
+def test_compile_option_uses_a_static_cache_and_gives_the_same_greedy_text(make_pane, tiny_model_dir):
+    eager = _pane(make_pane, tiny_model_dir, name="eager", params={"temperature": 0, "max_tokens": 12})
+    compiled = _pane(make_pane, tiny_model_dir, name="compiled", compile=True, params={"temperature": 0, "max_tokens": 12})
+    reference = _run(eager, mode="non-stream")
+    first, second = _run(compiled, mode="non-stream"), _run(compiled, mode="stream")
+    assert first.status == second.status == "ok", (first.error_message, second.error_message)
+    assert first.response_text == second.response_text == reference.response_text
+    assert '"cache_implementation": "static"' in first.params_json and '"compile": true' in first.params_json
+
+
+def test_detokenizer_does_not_hold_invalid_bytes_for_ever(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    lone_lead_byte = tokenizer.convert_tokens_to_ids("Ã")  # byte-level 0xC3: starts a 2-byte character
+    ids = [lone_lead_byte] * 12
+    detokenizer = IncrementalDetokenizer(tokenizer, set())
+    pieces = [detokenizer.add([token]) for token in ids]
+    assert sum(1 for piece in pieces if piece) >= 2, "invalid bytes must be released, not held to the end"
+    assert "".join(pieces) + detokenizer.flush() == tokenizer.decode(ids)
