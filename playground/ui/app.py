@@ -176,7 +176,7 @@ def _attach_renderers(event, controller: Controller, view: PageView, api_prefix:
     def after_pane(request: gr.Request):
         busy = controller.busy(request.session_hash)
         buttons = [gr.update(interactive=not busy), gr.update(interactive=not busy), gr.update(interactive=busy)]
-        return [*_results(controller, request), *buttons]
+        return [*_results(controller, request, turn_finished=not busy), *buttons]
 
     for index, pane in enumerate(view.panes):
         limit = controller.panes[index].backend.max_concurrency
@@ -196,11 +196,15 @@ def _attach_renderers(event, controller: Controller, view: PageView, api_prefix:
         )
 
 
-def _results(controller: Controller, request: gr.Request):
+def _results(controller: Controller, request: gr.Request, turn_finished: bool = True):
     results = controller.results
     runs = results.runs(request.session_hash)
     if runs.empty:
         return [results.table(runs), results.summary(runs), None, gr.update(interactive=False), gr.update(interactive=False)]
+    if not turn_finished:
+        # Other panes are still streaming: keep the tables current, but leave the plot and the
+        # CSV files (CPU-heavy, holding the GIL) for when the turn is over.
+        return [results.table(runs), results.summary(runs), gr.skip(), gr.skip(), gr.skip()]
     return [
         results.table(runs),
         results.summary(runs),

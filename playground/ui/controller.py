@@ -21,8 +21,15 @@ from playground.ui.results import Results
 from playground.ui.session import SessionRegistry, SessionState, Turn, answer_for_history, step_modes
 from playground.ui.settings import SETTING_FIELDS, PaneSettings, parse_settings
 
-# At most this many chat updates per second per pane: the browser's cost per update grows with history.
+# At most this many chat updates per second per pane. The browser's cost per update grows with
+# the messages shown, so updates are spaced further apart as the history grows: a browser that
+# falls behind renders the final text late.
 UPDATES_PER_SECOND = 20
+SECONDS_PER_SHOWN_MESSAGE = 0.003
+
+
+def update_interval(shown_messages: int) -> float:
+    return 1 / UPDATES_PER_SECOND + SECONDS_PER_SHOWN_MESSAGE * shown_messages
 
 
 class PaneDirectory:
@@ -146,19 +153,24 @@ class Controller:
             yield copy.deepcopy(conversation.display)
             return
         shown = [user_message(turn.prompt)]
+        earlier = copy.deepcopy(conversation.display)
+        interval = update_interval(len(earlier))
         for step in range(turn.step_count):
             handle = turn.handle(step, name)
             if handle is None:
                 break
             streaming = handle.job.request.stream
-            for snapshot in handle.snapshots(1 / UPDATES_PER_SECOND):
+            for snapshot in handle.snapshots(interval):
                 if snapshot.done:
                     shown += final_messages(snapshot.record, label_mode=turn.step_count > 1)
-                    yield copy.deepcopy(conversation.display) + shown
+                    yield earlier + shown
                 else:
-                    yield copy.deepcopy(conversation.display) + shown + live_messages(snapshot, streaming)
+                    yield earlier + shown + live_messages(snapshot, streaming)
         turn.wait_done()
-        yield copy.deepcopy(conversation.display)
+        committed = copy.deepcopy(conversation.display)
+        if committed != earlier + shown:
+            # Only when the commit added something (the paired difference, or a stop before any run).
+            yield committed
 
     def headers(self) -> list[str]:
         return [header(p.name, p.backend.kind, p.config.model, p.config.mode, p.backend.check()) for p in self.panes]

@@ -37,8 +37,20 @@ def parse_auth(text: str | None) -> list[tuple[str, str]] | None:
     return pairs
 
 
+# How long a thread may hold the GIL while another waits (Python's default is 5 ms). Pane
+# streams parse chunks in threads; a shorter slice lets the page's event loop answer promptly
+# while fast streams run (measured in benchmarks/ui.py).
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
+def tune_interpreter() -> None:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
 def serve(options: ServeOptions) -> int:
     from playground.ui.app import build_app
+
+    tune_interpreter()
 
     config = load_config(options.config)
     auth = parse_auth(options.auth or os.environ.get(AUTH_ENV))

@@ -13,6 +13,7 @@ import pytest
 
 from playground.records import COLUMNS
 from playground.tables import read_runs_csv
+from playground.testing.browser import WATCH_PANES_FOR, open_page, send
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
 from tests.ui.conftest import ARTIFACTS, screenshot
 
@@ -27,16 +28,7 @@ def _record_figure(name: str, value) -> None:
     path.write_text(json.dumps(figures, indent=2))
 
 
-def _open(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector("#prompt textarea")
-    # The page's load event fills the run table's headers: events reach the server from now on.
-    page.wait_for_function("() => document.querySelector('#runs-table').innerText.includes('ttft_s')")
-
-
-def _send(page, prompt: str) -> None:
-    page.fill("#prompt textarea", prompt)
-    page.press("#prompt textarea", "Enter")
+_open, _send = open_page, send
 
 
 def _wait_rows(store, count: int, timeout_s: float = 30.0) -> list[dict]:
@@ -161,22 +153,6 @@ def test_a_failing_pane_shows_its_reason_while_the_others_finish(serve_app, page
     assert (rows["down"]["error_type"], rows["nokey"]["error_type"]) == ("unreachable", "missing_key")
 
 
-_WATCH_FINAL_TEXT = """
-(marker) => {
-  window.finalTextSeenAt = {};
-  const check = () => {
-    for (const i of [0, 1, 2]) {
-      const chat = document.querySelector(`#pane-${i}-chat`);
-      if (!(i in window.finalTextSeenAt) && chat && chat.innerText.includes(marker)) {
-        window.finalTextSeenAt[i] = Date.now();
-      }
-    }
-  };
-  new MutationObserver(check).observe(document.body, {subtree: true, childList: true, characterData: true});
-}
-"""
-
-
 def test_final_text_renders_soon_after_the_last_token_of_fast_streams(serve_app, page):
     fast = {f"fast{i}": Script(tokens=_tokens(2000)) for i in range(3)}
     with OpenAIServer(fast) as openai_server, OllamaServer(fast) as ollama:
@@ -186,11 +162,11 @@ def test_final_text_renders_soon_after_the_last_token_of_fast_streams(serve_app,
             {"name": "c", "backend": "openai", "model": "fast2", "base_url": openai_server.url + "/v1"},
         ])  # fmt: skip
         _open(page, app.url)
-        page.evaluate(_WATCH_FINAL_TEXT, "tok1999")
+        page.evaluate(WATCH_PANES_FOR, ["tok1999", 3])
         _send(page, "go")
         rows = {r["pane"]: r for r in _wait_rows(app.store, 3)}
-        page.wait_for_function("() => Object.keys(window.finalTextSeenAt).length === 3", timeout=30000)
-        seen = page.evaluate("() => window.finalTextSeenAt")
+        page.wait_for_function("() => Object.keys(window.seenAt).length === 3", timeout=30000)
+        seen = page.evaluate("() => window.seenAt")
         screenshot(page, "fast-streams")
     delays_ms = {name: seen[str(i)] - _instant(rows[name]["ended_at"]) * 1000 for i, name in enumerate("abc")}
     _record_figure("last_token_to_final_render_ms", {k: round(v, 1) for k, v in delays_ms.items()})

@@ -1,0 +1,47 @@
+"""Headless Chromium for the browser tests and the UI benchmark (Debian's chromium, via Playwright)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying to reach Google's hosts.
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+# Records when each pane's text first contains `marker` (Date.now(), comparable with run instants).
+WATCH_PANES_FOR = """
+([marker, panes]) => {
+  window.seenAt = {};
+  const check = () => {
+    for (let i = 0; i < panes; i++) {
+      const chat = document.querySelector(`#pane-${i}-chat`);
+      if (!(i in window.seenAt) && chat && chat.innerText.includes(marker)) window.seenAt[i] = Date.now();
+    }
+  };
+  if (window.seenObserver) window.seenObserver.disconnect();
+  window.seenObserver = new MutationObserver(check);
+  window.seenObserver.observe(document.body, {subtree: true, childList: true, characterData: true});
+}
+"""
+
+
+def launch_chromium(playwright: Any) -> Any:
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test.sh does)")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+
+
+def open_page(page: Any, url: str) -> None:
+    """Open the playground and wait until its load events have reached the server."""
+    page.goto(url)
+    page.wait_for_selector("#prompt textarea")
+    page.wait_for_function("() => document.querySelector('#runs-table').innerText.includes('ttft_s')")
+
+
+def send(page: Any, prompt: str) -> None:
+    page.fill("#prompt textarea", prompt)
+    page.press("#prompt textarea", "Enter")
