@@ -79,6 +79,12 @@ class ServerError(BackendError):
     error_type = "server"
 
 
+class EmptyAnswer(BackendError):
+    """The backend answered, but with no text at all."""
+
+    error_type = "empty_answer"
+
+
 class ModelLoadError(BackendError):
     """A local model exists but could not be loaded (bad dtype, out of memory, ...)."""
 

@@ -28,7 +28,7 @@ from playground.backends.base import (
     TextDelta,
     Usage,
 )
-from playground.errors import PlaygroundError, redact
+from playground.errors import EmptyAnswer, PlaygroundError, redact
 from playground.records import RunRecord, Status
 
 Clock = Callable[[], float]
@@ -116,6 +116,8 @@ class MeteredRun:
                 yield event
             if self.request.stop.is_set():
                 self._status = "cancelled"
+            elif not self._collected.text and not self._collected.reasoning:
+                self._fail(EmptyAnswer(f"{self.backend.kind} model {self.backend.model!r} returned an empty answer."))
         except PlaygroundError as exc:
             self._fail(exc)
         except GeneratorExit:

@@ -13,6 +13,8 @@ from playground.config import PaneConfig, PlaygroundConfig
 from playground.errors import InputError
 
 T = TypeVar("T")
+# Far above any model's context here; it keeps a pasted file from freezing the page and backends.
+MAX_PROMPT_CHARS = 200_000
 
 
 class BackendContext:
@@ -57,6 +59,11 @@ class Pane:
     ) -> ChatRequest:
         if not prompt or not prompt.strip():
             raise InputError("The prompt is empty: type something to send.")
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise InputError(
+                f"The prompt is {len(prompt):,} characters; the playground takes at most {MAX_PROMPT_CHARS:,}. "
+                "Shorten it (or split it over several turns)."
+            )
         system_prompt = system if system is not None else self.config.system
         messages = [Message("system", system_prompt)] if system_prompt else []
         messages += [m for m in history if m.role != "system"]

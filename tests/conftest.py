@@ -8,12 +8,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from playground.config import parse_config
+from playground.config import PlaygroundConfig, parse_config
 from playground.panes import BackendContext, Pane, build_pane
+from playground.store import RunStore
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -24,12 +27,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from playground.testing.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, timeout_s: float) -> None:
@@ -49,7 +46,7 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout_s: float) -> None
 @pytest.fixture(scope="session")
 def transformers_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """A real `transformers serve` on 127.0.0.1 serving the tiny model; stopped after the session."""
-    port = _free_port()
+    port = free_port()
     cache = tmp_path_factory.mktemp("hf-cache")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "transformers.cli.transformers", "serve", str(tiny_model_dir)]
@@ -82,3 +79,58 @@ def make_pane(backend_context: BackendContext):
         return build_pane(config.panes[0], config, backend_context)
 
     return make
+
+
+@dataclass
+class RunningApp:
+    url: str
+    store: RunStore
+    config: PlaygroundConfig
+    demo: object
+
+    def settings_values(self) -> list:
+        """The settings inputs of /send as the page starts with them."""
+        values: list = []
+        for pane in self.config.panes:
+            p = pane.params
+            values += [
+                pane.model,
+                p.temperature,
+                p.top_p,
+                p.top_k,
+                p.max_tokens,
+                p.repetition_penalty,
+                p.seed,
+                pane.system or "",
+                pane.mode == "stream",
+            ]
+        return values
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def serve_app(tmp_path) -> Iterator:
+    """serve_app(panes, auth=None) → RunningApp; every app started is closed after the test."""
+    started = []
+
+    def serve(panes: list[dict], auth: list[tuple[str, str]] | None = None) -> RunningApp:
+        from playground.ui.app import build_app
+
+        config = parse_config({"panes": panes})
+        store = RunStore(tmp_path / f"runs-{len(started)}.sqlite")
+        demo = build_app(config, store)
+        demo.queue(default_concurrency_limit=None)
+        _, url, _ = demo.launch(
+            server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, auth=auth, max_threads=256
+        )
+        started.append(demo)
+        return RunningApp(url.rstrip("/"), store, config, demo)
+
+    yield serve
+    for demo in started:
+        demo.close()

@@ -32,12 +32,14 @@ from playground.backends.base import (
 from playground.backends.reasoning import ThinkSplitter
 from playground.backends.wire import WireSendHook
 from playground.errors import (
+    AuthenticationFailed,
     BackendError,
     BackendTimeout,
     BackendUnreachable,
     InvalidRequest,
     MalformedResponse,
     ModelNotFound,
+    RateLimited,
     ServerError,
     converted_errors,
 )
@@ -229,6 +231,12 @@ def convert_ollama_error(exc: BaseException, backend: OllamaBackend) -> BackendE
         detail = (exc.error or "")[:300]
         if exc.status_code == 404:
             return ModelNotFound(f"model {model!r} not found on Ollama at {host} — run `ollama pull {model}`.")
+        if exc.status_code in (401, 403):
+            return AuthenticationFailed(
+                f"{exc.status_code} from Ollama at {host} — a proxy in front of it refused the request: {detail}"
+            )
+        if exc.status_code == 429:
+            return RateLimited(f"429 from Ollama at {host} — too many requests; try again shortly.")
         if exc.status_code >= 500:
             return ServerError(f"{exc.status_code} from Ollama at {host}: {detail}")
         return InvalidRequest(f"{exc.status_code} from Ollama at {host}: {detail}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Literal
@@ -192,7 +193,7 @@ class OpenAIBackend:
         splitter = ThinkSplitter()
         finish = None
         stop, empty = request.stop, TextDelta("")
-        with response:
+        with response, _broken_mid_answer(self.host):
             for chunk in response:
                 if stop.is_set():
                     break
@@ -225,6 +226,17 @@ class OpenAIBackend:
         if response.usage is not None:
             yield _usage(response.usage)
         yield Finish(choice.finish_reason)
+
+
+@contextmanager
+def _broken_mid_answer(host: str) -> Iterator[None]:
+    """A connection lost after the answer began is a broken stream, not an unreachable server."""
+    try:
+        yield
+    except (openai.APITimeoutError, httpx.TimeoutException):
+        raise
+    except (openai.APIConnectionError, httpx.TransportError) as exc:
+        raise BackendUnreachable(f"the connection to {host} broke mid-answer ({exc.__class__.__name__}).") from None
 
 
 def _reasoning_of(message: Any) -> str | None:

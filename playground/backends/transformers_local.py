@@ -25,7 +25,7 @@ from playground.backends.base import (
 )
 from playground.backends.local_models import IncrementalDetokenizer, LoadedModel, LocalModelCache, local_model_problem
 from playground.backends.reasoning import OPEN_TAG, ThinkSplitter, split_complete
-from playground.errors import BackendError, ModelLoadError
+from playground.errors import BackendError, InvalidRequest, ModelLoadError
 
 _DONE = object()
 DEFAULT_MAX_TOKENS = 512
@@ -180,6 +180,10 @@ def _encode(loaded: LoadedModel, request: ChatRequest) -> tuple[dict[str, Any], 
     messages = [m.as_dict() for m in request.messages]
     prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(loaded.device)
+    context = getattr(loaded.model.config, "max_position_embeddings", None)
+    length = int(inputs["input_ids"].shape[1])
+    if context is not None and length >= context:
+        raise InvalidRequest(f"the conversation is {length:,} tokens; the model takes at most {context:,}: shorten it or Clear.")
     # Some templates (R1 distills) open the think block in the prompt itself.
     return dict(inputs), prompt.rstrip().endswith(OPEN_TAG)
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import yaml
 from gradio_client import Client
 
-from tests.ui.conftest import _free_port
+from tests.conftest import free_port
 
 FAKE_KEY = "sk-playgroundFAKEKEY0123456789abcdef"
 
@@ -31,7 +31,7 @@ def _running(tmp_path, *args: str, env: dict[str, str] | None = None):
             {"name": "ollama", "backend": "ollama", "model": "m", "host": "http://127.0.0.1:9"},
         ],
     }))  # fmt: skip
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "playground", "--config", str(config), "--port", str(port), *args]
     process = subprocess.Popen(
         command,
