@@ -104,10 +104,10 @@ def _local_pane(make_pane, model, **extra):
     return make_pane(name="local", backend="transformers", model=str(model), torch_threads=1, params={"max_tokens": 8}, **extra)
 
 
-def _run_beside_healthy(make_pane, faulty):
+def _run_beside_healthy(make_pane, faulty, prompt: str = "hi"):
     with OpenAIServer({"healthy": Script()}) as server:
         healthy = make_pane(name="healthy", backend="openai", model="healthy", base_url=server.url + "/v1")
-        records = {r.pane: r for r in FanOutRunner(None).run([PaneJob(p, p.build_request("hi")) for p in (faulty, healthy)])}
+        records = {r.pane: r for r in FanOutRunner(None).run([PaneJob(p, p.build_request(prompt)) for p in (faulty, healthy)])}
     assert records["healthy"].status == "ok"
     return records["local"]
 
@@ -162,17 +162,11 @@ def test_local_bad_dtype_is_refused_in_the_config(make_pane, tiny_model_dir):
 
 
 def test_local_conversation_longer_than_the_context(make_pane, tiny_model_dir):
-    pane = _local_pane(make_pane, tiny_model_dir)
     long_prompt = "明月几时有 把酒问青天 " * 3000  # far past the tiny model's 4,096 positions
-    with OpenAIServer({"healthy": Script()}) as server:
-        healthy = make_pane(name="healthy", backend="openai", model="healthy", base_url=server.url + "/v1")
-        jobs = [PaneJob(pane, pane.build_request(long_prompt)), PaneJob(healthy, healthy.build_request(long_prompt))]
-        records = {r.pane: r for r in FanOutRunner(None).run(jobs)}
-    record = records["local"]
+    record = _run_beside_healthy(make_pane, _local_pane(make_pane, tiny_model_dir), prompt=long_prompt)
     record_figure(
         "fault_matrix",
         "transformers × context overflow",
         {"handled": record.error_type == "bad_request", "message": record.error_message},
     )
     assert record.error_type == "bad_request" and "the model takes at most 4,096" in record.error_message
-    assert records["healthy"].status == "ok"
