@@ -16,7 +16,7 @@ import time
 from benchmarks.common import machine, median, parser, result, table
 from playground.config import parse_config
 from playground.store import RunStore
-from playground.testing.browser import WATCH_PANES_FOR, launch_chromium, open_page, send
+from playground.testing.browser import WATCH_PANES_FOR, launch_chromium, open_page, send, wait_for_enabled, wait_for_text
 from playground.testing.loopback import Script, SubprocessServer
 
 TOKENS = 2000
@@ -84,13 +84,13 @@ def main() -> None:
                     delays: list[float] = []
                     for _ in range(repeats + 1):
                         page.click("#clear")
-                        page.wait_for_function("() => !document.querySelector('#pane-0-chat').innerText.includes('tok')")
+                        wait_for_text(page, "#pane-0-chat", "tok", present=False)
                         _history(demo.controller, turns)
                         page.evaluate(WATCH_PANES_FOR, [f"tok{TOKENS - 1}", PANES])
                         before = len(store.rows())
                         send(page, "go")
                         delays.append(max(_delays_ms(page, store, before)))
-                        page.wait_for_function("() => !document.querySelector('#send').disabled")
+                        wait_for_enabled(page, "#send")
                     delays = delays[1:]  # the first turn warms connections and the page
                     worst = max(worst, median(delays))
                     rows.append([label, median(delays), max(delays), len(delays)])

@@ -35,11 +35,33 @@ def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
 
 
+def wait_for_text(page: Any, selector: str, text: str, present: bool = True, timeout_ms: float = 30000) -> None:
+    """Wait until the element's text contains (or no longer contains) `text`.
+
+    Null-safe: Playwright fails at once when a predicate throws, and elements come and go while
+    Gradio renders.
+    """
+    check = f"(document.querySelector({selector!r})?.innerText ?? '').includes({text!r})"
+    page.wait_for_function(f"() => {'' if present else '!'}{check}", timeout=timeout_ms)
+
+
+def wait_for_enabled(page: Any, selector: str, enabled: bool = True, timeout_ms: float = 30000) -> None:
+    state = "false" if enabled else "true"
+    page.wait_for_function(f"() => document.querySelector({selector!r})?.disabled === {state}", timeout=timeout_ms)
+
+
+def wait_idle(page: Any, timeout_ms: float = 30000) -> None:
+    """Send usable again and Stop not: the turn is over."""
+    wait_for_enabled(page, "#send", True, timeout_ms)
+    wait_for_enabled(page, "#stop", False, timeout_ms)
+
+
 def open_page(page: Any, url: str) -> None:
     """Open the playground and wait until its load events have reached the server."""
     page.goto(url)
     page.wait_for_selector("#prompt textarea")
-    page.wait_for_function("() => document.querySelector('#runs-table').innerText.includes('ttft_s')")
+    # The load event fills the run table's headers: from then on, events reach the server.
+    wait_for_text(page, "#runs-table", "ttft_s")
 
 
 def send(page: Any, prompt: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from playground.records import COLUMNS
 from playground.tables import read_runs_csv
-from playground.testing.browser import WATCH_PANES_FOR, open_page, send
+from playground.testing.browser import WATCH_PANES_FOR, open_page, send, wait_for_enabled, wait_for_text, wait_idle
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
 from tests.ui.conftest import ARTIFACTS, screenshot
 
@@ -41,8 +41,7 @@ def _wait_rows(store, count: int, timeout_s: float = 30.0) -> list[dict]:
     raise AssertionError(f"expected {count} runs in the log, found {len(store.rows())}")
 
 
-def _wait_idle(page) -> None:
-    page.wait_for_function("() => !document.querySelector('#send').disabled && document.querySelector('#stop').disabled")
+_wait_idle = wait_idle
 
 
 def _instant(text: str) -> float:
@@ -69,7 +68,7 @@ def test_three_panes_stream_concurrently_and_the_results_add_up(serve_app, page,
         _send(page, "明月几时有")
         rows = _wait_rows(app.store, 3)
         _wait_idle(page)
-        page.wait_for_function("() => document.querySelector('#pane-2-chat').innerText.includes('TTFT')")
+        wait_for_text(page, "#pane-2-chat", "TTFT")
         texts = [page.inner_text(f"#pane-{i}-chat") for i in range(3)]
         with page.expect_download() as download:
             page.click("#csv-session")
@@ -103,17 +102,16 @@ def test_stop_cancels_every_pane_and_logs_cancelled_runs(serve_app, page, tiny_m
         ])  # fmt: skip
         _open(page, app.url)
         _send(page, "a long answer please")
-        page.wait_for_function("() => document.querySelector('#pane-1-chat').innerText.includes('tok3')")
-        page.wait_for_function("() => document.querySelector('#pane-2-chat').innerText.includes('tok3')")
-        page.wait_for_function("() => !document.querySelector('#stop').disabled")
+        wait_for_text(page, "#pane-1-chat", "tok3")
+        wait_for_text(page, "#pane-2-chat", "tok3")
+        wait_for_enabled(page, "#stop")
         stopped_at = time.monotonic()
         page.click("#stop")
         rows = _wait_rows(app.store, 3, timeout_s=10)
         stop_latency = time.monotonic() - stopped_at
         _wait_idle(page)
-        page.wait_for_function(
-            "() => [0, 1, 2].every(i => document.querySelector(`#pane-${i}-chat`).innerText.includes('Stopped'))"
-        )
+        for index in range(3):
+            wait_for_text(page, f"#pane-{index}-chat", "Stopped")
         screenshot(page, "stopped")
     assert sorted(r["status"] for r in rows) == ["cancelled"] * 3
     assert all(r["partial"] for r in rows)
@@ -141,7 +139,7 @@ def test_a_failing_pane_shows_its_reason_while_the_others_finish(serve_app, page
         _send(page, "hello")
         rows = {r["pane"]: r for r in _wait_rows(app.store, 3)}
         _wait_idle(page)
-        page.wait_for_function("() => document.querySelector('#pane-0-chat').innerText.includes('TTFT')")
+        wait_for_text(page, "#pane-0-chat", "TTFT")
         texts = [page.inner_text(f"#pane-{i}-chat") for i in range(3)]
         screenshot(page, "failing-pane")
     assert "ready" in headers[0] and "unavailable" in headers[1] and "PLAYGROUND_TEST_MISSING_KEY is not set" in headers[2]
