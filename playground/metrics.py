@@ -118,12 +118,10 @@ class MeteredRun:
                 self._status = "cancelled"
             elif not self._collected.text and not self._collected.reasoning:
                 self._fail(EmptyAnswer(f"{self.backend.kind} model {self.backend.model!r} returned an empty answer."))
-        except PlaygroundError as exc:
-            self._fail(exc)
         except GeneratorExit:
             self._status = "cancelled"
             raise
-        except Exception as exc:  # noqa: BLE001 - any backend bug becomes an error row, not a crash
+        except Exception as exc:  # noqa: BLE001 - our errors, and any backend bug, become an error row
             self._fail(exc)
         finally:
             self._timeline.end = self._clock()
@@ -162,7 +160,8 @@ class MeteredRun:
 
     def _observe(self, event: BackendEvent, now: float) -> None:
         timeline, collected = self._timeline, self._collected
-        if type(event) is RequestSent:
+        kind = type(event)
+        if kind is RequestSent:
             timeline.sent = now
             collected.sent = event
             return
@@ -170,7 +169,6 @@ class MeteredRun:
             timeline.sent = timeline.start
         if timeline.first_chunk is None:
             timeline.first_chunk = now
-        kind = type(event)
         if kind is TextDelta or kind is ReasoningDelta:
             if event.text:
                 timeline.content.append(now)
@@ -188,7 +186,7 @@ class MeteredRun:
         sent = next(t for t in (timeline.on_wire, timeline.sent, timeline.start) if t is not None)
         latency = _latencies(timeline, sent, self.request.stream)
         tokens = _token_counts(collected, self.text, self.reasoning)
-        output_tokens = tokens[1]
+        output_tokens = tokens.output
         timings = collected.timings or ServerTimings()
         sent_event = collected.sent or RequestSent(params={})
         end_instant = sent + latency.e2e if latency.e2e is not None else timeline.end
@@ -217,11 +215,11 @@ class MeteredRun:
             itl_p95_s=percentile(latency.gaps, 95),
             decode_tps=_decode_tps(latency, output_tokens, self.request.stream),
             e2e_tps=output_tokens / latency.e2e if output_tokens and latency.e2e else None,
-            input_tokens=tokens[0],
+            input_tokens=tokens.input,
             output_tokens=output_tokens,
-            reasoning_tokens=tokens[2],
-            token_source=tokens[3],
-            token_note=tokens[4],
+            reasoning_tokens=tokens.reasoning,
+            token_source=tokens.source,
+            token_note=tokens.note,
             content_chunks=len(timeline.content),
             server_load_s=timings.load_s,
             server_prompt_eval_s=timings.prompt_eval_s,
@@ -229,7 +227,7 @@ class MeteredRun:
             server_total_s=timings.total_s,
             queue_s=sent - timeline.start,
             cold_start=sent_event.cold_start or (timings.load_s or 0.0) > COLD_LOAD_THRESHOLD_S,
-            cost_usd=_cost(labels.price_per_million, tokens[0], output_tokens),
+            cost_usd=_cost(labels.price_per_million, tokens.input, output_tokens),
             finish_reason=collected.finish_reason,
             prompt_hash=prompt_hash(self.request),
             params_json=json.dumps(sent_event.params, sort_keys=True, ensure_ascii=False),
@@ -288,17 +286,26 @@ def _decode_tps(latency: _Latency, output_tokens: int | None, streaming: bool) -
     return 1.0 / tpot if tpot else None
 
 
-def _token_counts(collected: _Collected, text: str, reasoning: str):
+@dataclass(frozen=True)
+class _Tokens:
+    input: int | None = None
+    output: int | None = None
+    reasoning: int | None = None
+    source: str | None = None
+    note: str | None = None
+
+
+def _token_counts(collected: _Collected, text: str, reasoning: str) -> _Tokens:
+    """Counts from the backend's usage when it gave any, else a marked estimate."""
     usage = collected.usage
+    reasoning_estimate = estimate_tokens(reasoning) if reasoning else None
     if usage is not None and usage.output_tokens is not None:
-        reasoning_tokens = usage.reasoning_tokens
-        if reasoning_tokens is None and reasoning:
-            reasoning_tokens = estimate_tokens(reasoning)
-        return usage.input_tokens, usage.output_tokens, reasoning_tokens, usage.source, usage.note or None
+        reasoning_tokens = usage.reasoning_tokens if usage.reasoning_tokens is not None else reasoning_estimate
+        return _Tokens(usage.input_tokens, usage.output_tokens, reasoning_tokens, usage.source, usage.note or None)
     if not text and not reasoning:
-        return None, None, None, None, None
+        return _Tokens()
     note = "no usage reported; estimated at ~4 characters per token (1 per CJK character)"
-    return None, estimate_tokens(text + reasoning), estimate_tokens(reasoning) if reasoning else None, "estimate", note
+    return _Tokens(None, estimate_tokens(text + reasoning), reasoning_estimate, "estimate", note)
 
 
 _TOKENISH = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|[^\s\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")

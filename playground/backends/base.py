@@ -13,11 +13,21 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["system", "user", "assistant"]
 Mode = Literal["stream", "non-stream"]
+
+
+def require_http_url(value: str | None, example: str) -> str | None:
+    """A pydantic field check: an http(s) URL with a host, or unset."""
+    if value is not None:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"must be an http:// or https:// URL such as {example}")
+    return value
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from urllib.parse import urlparse
 
 from playground.errors import ModelLoadError, ModelNotFound
 
-DTYPES = ("auto", "float16", "bfloat16", "float32")
 _MAX_CHAR_TOKENS = 4
 
 

@@ -28,6 +28,7 @@ from playground.backends.base import (
     StopSignal,
     TextDelta,
     Usage,
+    require_http_url,
 )
 from playground.backends.reasoning import ThinkSplitter
 from playground.backends.wire import WireSendHook
@@ -67,9 +68,7 @@ class OllamaOptions(BaseModel):
     @field_validator("host")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL such as http://127.0.0.1:11434")
-        return value
+        return require_http_url(value, example=DEFAULT_HOST)
 
 
 def _ns_to_s(value: int | None) -> float | None:

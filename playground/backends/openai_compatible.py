@@ -26,6 +26,7 @@ from playground.backends.base import (
     RequestSent,
     TextDelta,
     Usage,
+    require_http_url,
 )
 from playground.backends.reasoning import ThinkSplitter, split_complete
 from playground.backends.wire import WireSendHook
@@ -80,11 +81,7 @@ class OpenAIOptions(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None:
-            parsed = urlparse(value)
-            if parsed.scheme not in ("http", "https") or not parsed.netloc:
-                raise ValueError("must be an http:// or https:// URL such as https://api.deepseek.com")
-        return value
+        return require_http_url(value, example="https://api.deepseek.com")
 
     def resolved(self) -> Preset:
         preset = PRESETS[self.preset]

@@ -124,12 +124,8 @@ class TransformersBackend:
         try:
             for batch in _drained(tokens):
                 generated += len(batch)
-                events = splitter.feed(detokenizer.add(batch)) or [TextDelta("")]
-                reasoning += [e.text for e in events if isinstance(e, ReasoningDelta)]
-                yield from events
-            for event in (*splitter.feed(detokenizer.flush()), *splitter.flush()):
-                reasoning += [event.text] if isinstance(event, ReasoningDelta) else []
-                yield event
+                yield from _noting_reasoning(splitter.feed(detokenizer.add(batch)) or [TextDelta("")], reasoning)
+            yield from _noting_reasoning([*splitter.feed(detokenizer.flush()), *splitter.flush()], reasoning)
             yield _usage(loaded, inputs, generated, "".join(reasoning))
             yield Finish(_finish_reason(generated, kwargs))
         finally:
@@ -159,6 +155,12 @@ class TransformersBackend:
         yield TextDelta(answer)
         yield _usage(loaded, inputs, len(new_ids), reasoning)
         yield Finish(_finish_reason(len(new_ids), kwargs))
+
+
+def _noting_reasoning(events: list[TextDelta | ReasoningDelta], reasoning: list[str]) -> list[TextDelta | ReasoningDelta]:
+    """Pass `events` on, keeping their reasoning text (it is counted with the model's tokenizer)."""
+    reasoning += [event.text for event in events if isinstance(event, ReasoningDelta)]
+    return events
 
 
 def _usage(loaded: LoadedModel, inputs: dict[str, Any], generated: int, reasoning: str) -> Usage:

@@ -22,7 +22,6 @@ from playground.ui.session import SessionRegistry
 from playground.ui.settings import COPYABLE_FIELDS, PaneControls, build_controls
 
 PANES_PER_ROW = 3
-CSS = ".pane-header p { margin: 0 } #prompt textarea { font-size: 1.05em }"
 
 
 @dataclass
@@ -84,7 +83,7 @@ def _layout(controller: Controller) -> PageView:
             for index in range(start, min(start + PANES_PER_ROW, len(controller.panes))):
                 pane = controller.panes[index]
                 with gr.Column(min_width=320, elem_id=f"pane-{index}"):
-                    pane_header = gr.Markdown(headers[index], elem_id=f"pane-{index}-header", elem_classes="pane-header")
+                    pane_header = gr.Markdown(headers[index], elem_id=f"pane-{index}-header")
                     chat = gr.Chatbot(label=pane.name, height=420, elem_id=f"pane-{index}-chat", buttons=["copy"])
                     pane_views.append(PaneView(pane_header, chat, build_controls(pane, index)))
     with gr.Row():
@@ -127,19 +126,10 @@ def _wire_events(demo: gr.Blocks, controller: Controller, view: PageView) -> Non
 
         return start
 
-    outputs = [view.prompt, view.send, view.regenerate, view.stop]
-    send_event = gr.on(
-        [view.send.click, view.prompt.submit], kick_off(False), [view.prompt, view.both_modes, *settings], outputs,
-        api_name="send", show_progress="hidden", **unlimited,
-    )  # fmt: skip
-    regenerate_event = view.regenerate.click(
-        kick_off(True),
-        [view.prompt, view.both_modes, *settings],
-        outputs,
-        api_name="regenerate",
-        show_progress="hidden",
-        **unlimited,
-    )
+    turn = {"inputs": [view.prompt, view.both_modes, *settings], "outputs": [view.prompt, view.send, view.regenerate, view.stop],
+            "show_progress": "hidden", **unlimited}  # fmt: skip
+    send_event = gr.on([view.send.click, view.prompt.submit], kick_off(False), api_name="send", **turn)
+    regenerate_event = view.regenerate.click(kick_off(True), api_name="regenerate", **turn)
     _attach_renderers(send_event, controller, view, api_prefix="")
     _attach_renderers(regenerate_event, controller, view, api_prefix="regenerate_")
 
@@ -169,7 +159,11 @@ def _wire_events(demo: gr.Blocks, controller: Controller, view: PageView) -> Non
         return _results(controller, request)
 
     demo.load(results, None, view.results_outputs(), api_name="results", **unlimited)
-    demo.unload(_unloader(controller))
+
+    def free(request: gr.Request) -> None:
+        controller.sessions.free(request.session_hash)
+
+    demo.unload(free)
 
 
 def _attach_renderers(event, controller: Controller, view: PageView, api_prefix: str) -> None:
@@ -217,10 +211,3 @@ def _results(controller: Controller, request: gr.Request, turn_finished: bool = 
 def _copy_to_all(pane_count: int, *values):
     assert len(values) == len(COPYABLE_FIELDS)
     return list(values) * pane_count
-
-
-def _unloader(controller: Controller):
-    def free(request: gr.Request) -> None:
-        controller.sessions.free(request.session_hash)
-
-    return free

@@ -16,7 +16,7 @@ from playground.errors import PlaygroundError
 from playground.panes import BackendContext, Pane, build_pane
 from playground.records import RunRecord
 from playground.runner import FanOutRunner, PaneJob
-from playground.ui.render import final_messages, header, live_messages, paired_difference, user_message
+from playground.ui.render import final_messages, header, live_messages, turn_messages, user_message
 from playground.ui.results import Results
 from playground.ui.session import SessionRegistry, SessionState, Turn, answer_for_history, step_modes
 from playground.ui.settings import SETTING_FIELDS, PaneSettings, parse_settings
@@ -72,7 +72,7 @@ class Controller:
         """Validate and start one turn; raises gr.Error with a message for the user."""
         state = self.sessions.get(session_id)
         with state.lock:
-            if state.turn is not None and not state.turn.finished:
+            if state.busy():
                 raise gr.Error("A run is still in flight: wait for it or press Stop.")
             if regenerate:
                 if not state.last_prompt:
@@ -119,12 +119,7 @@ class Controller:
 
     def _commit(self, state: SessionState, prompt: str, records: dict[str, list[RunRecord]], both_modes: bool) -> None:
         for name, pane_records in records.items():
-            shown = [user_message(prompt)]
-            for record in pane_records:
-                shown += final_messages(record, label_mode=both_modes)
-            difference = paired_difference(pane_records)
-            if difference:
-                shown.append({"role": "assistant", "content": f"<sub>{difference}</sub>"})
+            shown = turn_messages(prompt, pane_records, label_mode=both_modes)
             state.conversations[name].commit(prompt, answer_for_history(pane_records), shown)
 
     def stop(self, session_id: str) -> None:
@@ -135,7 +130,7 @@ class Controller:
     def clear(self, session_id: str) -> None:
         state = self.sessions.get(session_id)
         with state.lock:
-            if state.turn is not None and not state.turn.finished:
+            if state.busy():
                 raise gr.Error("Stop the run in flight before clearing.")
             for conversation in state.conversations.values():
                 conversation.clear()
@@ -176,5 +171,4 @@ class Controller:
         return [header(p.name, p.backend.kind, p.config.model, p.config.mode, p.backend.check()) for p in self.panes]
 
     def busy(self, session_id: str) -> bool:
-        turn = self.sessions.get(session_id).turn
-        return turn is not None and not turn.finished
+        return self.sessions.get(session_id).busy()

@@ -55,6 +55,17 @@ def final_messages(record: RunRecord, label_mode: bool = False) -> list[dict]:
     return messages
 
 
+def turn_messages(prompt: str, records: Sequence[RunRecord], label_mode: bool) -> list[dict]:
+    """A finished turn of one pane: the prompt, each run's messages, and the paired difference."""
+    shown = [user_message(prompt)]
+    for record in records:
+        shown += final_messages(record, label_mode)
+    difference = paired_difference(records)
+    if difference:
+        shown.append({"role": "assistant", "content": f"<sub>{difference}</sub>"})
+    return shown
+
+
 def _seconds(value: float | None) -> str:
     if value is None:
         return "–"
