@@ -225,7 +225,9 @@ class MeteredRun:
             server_prompt_eval_s=timings.prompt_eval_s,
             server_eval_s=timings.eval_s,
             server_total_s=timings.total_s,
-            queue_s=sent - timeline.start,
+            # Waiting ends when the backend is ready to send (RequestSent), not when the client
+            # has finished building the request: that part is not a wait for a shared resource.
+            queue_s=(timeline.sent if timeline.sent is not None else timeline.start) - timeline.start,
             cold_start=sent_event.cold_start or (timings.load_s or 0.0) > COLD_LOAD_THRESHOLD_S,
             cost_usd=_cost(labels.price_per_million, tokens.input, output_tokens),
             finish_reason=collected.finish_reason,

@@ -93,6 +93,23 @@ def test_queue_ttfc_ttft_and_trailing_usage_follow_the_definitions():
     assert record.params_json == '{"a": 1}'
 
 
+def test_queue_ends_at_request_sent_and_latencies_start_on_the_wire():
+    def stream(request):
+        yield RequestSent({})
+        request.on_send()  # the HTTP client finished building its request and sent it
+        yield TextDelta("x")
+        yield Usage(1, 1, "usage")
+
+    backend = _ScriptedBackend([], [0.0, 3.0, 0.5, 1.0, 0.0, 0.0])
+    backend.stream = stream
+    # clock: start 0, RequestSent at 3 (queued 3 s), on the wire at 3.5, first text at 4.5
+    record = MeteredRun(
+        backend, ChatRequest(messages=(Message("user", "q"),)), RunLabels("b", "s", "p"), clock=backend.clock
+    ).run()
+    assert record.queue_s == 3.0
+    assert record.ttft_s == 1.0
+
+
 def test_backend_exceptions_become_redacted_error_rows_and_keep_partial_text():
     def failing(request):
         yield TextDelta("partial ")
