@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks.common import machine, median, parser, result, table
+from playground.testing.loopback import free_port
 from playground.testing.tiny_model import build_tiny_model
 
 REMOTE_PANES = [
@@ -31,14 +31,8 @@ IMPORT_CHECK = (
 )
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def time_to_200(config: Path) -> float:
-    port = _port()
+    port = free_port()
     started = time.perf_counter()
     command = [sys.executable, "-m", "playground", "--config", str(config), "--port", str(port)]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}

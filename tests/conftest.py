@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from playground.config import PlaygroundConfig, parse_config
 from playground.panes import BackendContext, Pane, build_pane
 from playground.store import RunStore
+from playground.testing.loopback import free_port
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -88,6 +88,14 @@ class RunningApp:
     config: PlaygroundConfig
     demo: object
 
+    def refusal(self, client, prompt: str, values: list | None = None) -> str:
+        """Send `prompt` through /send and return the page's refusal message ("" if it was accepted)."""
+        try:
+            client.predict(prompt, False, *(values or self.settings_values()), api_name="/send")
+        except Exception as exc:  # noqa: BLE001 - gradio_client raises AppError carrying the message
+            return str(exc)
+        return ""
+
     def settings_values(self) -> list:
         """The settings inputs of /send as the page starts with them."""
         values: list = []
@@ -105,12 +113,6 @@ class RunningApp:
                 pane.mode == "stream",
             ]
         return values
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -134,3 +136,8 @@ def serve_app(tmp_path) -> Iterator:
     yield serve
     for demo in started:
         demo.close()
+
+
+def chat_texts(chat: list[dict]) -> list[str]:
+    """The text of each Chatbot message as gradio_client returns them (lists of text parts)."""
+    return ["".join(part["text"] for part in m["content"]) if isinstance(m["content"], list) else str(m["content"]) for m in chat]

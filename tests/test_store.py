@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from playground.metrics import MeteredRun, RunLabels
 from playground.records import COLUMNS
@@ -73,14 +74,8 @@ def test_summary_gives_median_and_p90_per_pane_and_mode():
     stream = summary.loc[("a", "stream")]
     assert stream["n"] == 10 and stream["errors"] == 1
     assert stream["ttft_s_p50"] == 5.5
-    assert stream["ttft_s_p90"] == pytest_approx(9.1)
+    assert stream["ttft_s_p90"] == pytest.approx(9.1)
     assert summary.loc[("a", "non-stream")]["e2e_s_p50"] == 3.0
-
-
-def pytest_approx(value):
-    import pytest
-
-    return pytest.approx(value)
 
 
 def test_metered_records_go_straight_into_the_store(tmp_path, make_pane):

@@ -11,21 +11,13 @@ from tests.reliability.conftest import record_figure
 MIXED = "🌙 明月几时有？ שלום עולם مرحبا بالعالم — «καλημέρα» 👩🏽‍💻"
 
 
-def _send_error(client: Client, app, prompt: str) -> str:
-    try:
-        client.predict(prompt, False, *app.settings_values(), api_name="/send")
-    except Exception as exc:  # noqa: BLE001 - gradio_client raises AppError carrying the message
-        return str(exc)
-    return ""
-
-
 def test_empty_and_huge_prompts_are_refused_and_the_page_keeps_working(serve_app):
     with OpenAIServer({"m": Script()}) as server:
         app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
         client = Client(app.url, verbose=False)
-        empty = _send_error(client, app, "   ")
-        huge = _send_error(client, app, "x" * (1024 * 1024))
-        assert _send_error(client, app, "still here?") == ""
+        empty = app.refusal(client, "   ")
+        huge = app.refusal(client, "x" * (1024 * 1024))
+        assert app.refusal(client, "still here?") == ""
         after = client.predict(api_name="/pane_0")
     record_figure("bad_input", "empty prompt", {"message": empty})
     record_figure("bad_input", "1 MB prompt", {"message": huge})

@@ -7,13 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from gradio_client import Client
 
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
+from tests.conftest import chat_texts
 from tests.reliability.conftest import record_figure
 
 SESSIONS = 20
-
-
-def _texts(chat: list[dict]) -> list[str]:
-    return ["".join(p["text"] for p in m["content"]) if isinstance(m["content"], list) else str(m["content"]) for m in chat]
 
 
 def test_twenty_sessions_send_at_once_and_keep_to_themselves(serve_app):
@@ -28,7 +25,7 @@ def test_twenty_sessions_send_at_once_and_keep_to_themselves(serve_app):
             client = Client(app.url, verbose=False)
             prompt = f"question from session {number}"
             client.predict(prompt, False, *app.settings_values(), api_name="/send")
-            chats = [_texts(client.predict(api_name=f"/pane_{i}")) for i in range(2)]
+            chats = [chat_texts(client.predict(api_name=f"/pane_{i}")) for i in range(2)]
             table = client.predict(api_name="/results")[0]["data"]
             return number, chats, table
 

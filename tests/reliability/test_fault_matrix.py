@@ -62,31 +62,29 @@ def test_remote_fault(kind, fault, make_pane, closed_url, black_hole_url, monkey
         }
         elapsed = time.perf_counter() - started
     record, other = records["faulty"], records["healthy"]
-    handled = (
-        record.status == "error"
-        and record.error_type == expected
-        and bool(record.error_message)
-        and "Traceback" not in record.error_message
-        and SECRET not in record.error_message
-        and (record.partial and record.response_text == "tok0 tok1 tok2 " if fault in PARTIAL else True)
-        and other.status == "ok"
-        and other.output_tokens == 20
-    )
+    problems = _problems(record, other, fault, expected)
     record_figure(
         "fault_matrix",
         f"{kind} × {fault}",
-        {"handled": handled, "error_type": record.error_type, "message": record.error_message},
+        {"handled": not problems, "error_type": record.error_type, "message": record.error_message},
     )
-    assert record.status == "error", record
-    assert record.error_type == expected, record.error_message
-    assert record.error_message and "Traceback" not in record.error_message and SECRET not in record.error_message
-    if fault in PARTIAL:
-        assert record.partial and record.response_text == "tok0 tok1 tok2 "
-    if fault == "dropped mid-stream":
-        assert "broke mid-answer" in record.error_message
-    assert other.status == "ok" and other.output_tokens == 20
+    assert not problems, (problems, record)
     assert elapsed < 5.0, f"a {fault} held the fan-out for {elapsed:.1f} s"
-    assert handled
+
+
+def _problems(record, other, fault: str, expected: str) -> list[str]:
+    """What is wrong with how the fan-out handled the fault (empty when it was handled well)."""
+    checks = {
+        "not an error": record.status == "error",
+        f"error_type {record.error_type!r}, expected {expected!r}": record.error_type == expected,
+        "no message, a traceback or the key in it": bool(record.error_message)
+        and "Traceback" not in record.error_message
+        and SECRET not in record.error_message,
+        "partial text lost": fault not in PARTIAL or (record.partial and record.response_text == "tok0 tok1 tok2 "),
+        "a broken stream not called broken": fault != "dropped mid-stream" or "broke mid-answer" in (record.error_message or ""),
+        "the healthy pane did not finish": other.status == "ok" and other.output_tokens == 20,
+    }
+    return [problem for problem, passed in checks.items() if not passed]
 
 
 def test_openai_retries_are_bounded_in_count_and_time(make_pane):
@@ -104,6 +102,11 @@ def _local_pane(make_pane, model, **extra):
     return make_pane(name="local", backend="transformers", model=str(model), torch_threads=1, params={"max_tokens": 8}, **extra)
 
 
+def _record_local(fault: str, record, expected: str) -> None:
+    handled = {"handled": record.error_type == expected, "message": record.error_message}
+    record_figure("fault_matrix", f"transformers × {fault}", handled)
+
+
 def _run_beside_healthy(make_pane, faulty, prompt: str = "hi"):
     with OpenAIServer({"healthy": Script()}) as server:
         healthy = make_pane(name="healthy", backend="openai", model="healthy", base_url=server.url + "/v1")
@@ -115,12 +118,8 @@ def _run_beside_healthy(make_pane, faulty, prompt: str = "hi"):
 def test_local_missing_folder_and_unknown_model(make_pane, tmp_path):
     missing = _run_beside_healthy(make_pane, _local_pane(make_pane, tmp_path / "nowhere"))
     unknown = _run_beside_healthy(make_pane, _local_pane(make_pane, "no-such-org/no-such-model"))
-    for name, record in (("missing folder", missing), ("unknown hub id", unknown)):
-        record_figure(
-            "fault_matrix",
-            f"transformers × {name}",
-            {"handled": record.error_type == "model_not_found", "message": record.error_message},
-        )
+    _record_local("missing folder", missing, "model_not_found")
+    _record_local("unknown hub id", unknown, "model_not_found")
     assert missing.error_type == "model_not_found" and "does not exist" in missing.error_message
     assert unknown.error_type == "model_not_found" and "not in the Hugging Face cache" in unknown.error_message
 
@@ -140,12 +139,8 @@ def test_local_out_of_memory_at_load_and_during_generation(make_pane, tiny_model
     loaded, _ = pane.backend._load()
     monkeypatch.setattr(loaded.model, "generate", out_of_memory)
     during = _run_beside_healthy(make_pane, pane)
-    for name, record in (("out of memory at load", at_load), ("out of memory generating", during)):
-        record_figure(
-            "fault_matrix",
-            f"transformers × {name}",
-            {"handled": record.error_type == "model_load", "message": record.error_message},
-        )
+    _record_local("out of memory at load", at_load, "model_load")
+    _record_local("out of memory generating", during, "model_load")
     assert at_load.error_type == "model_load" and "out of memory loading" in at_load.error_message
     assert during.error_type == "model_load" and "out of memory generating" in during.error_message
 
@@ -164,9 +159,5 @@ def test_local_bad_dtype_is_refused_in_the_config(make_pane, tiny_model_dir):
 def test_local_conversation_longer_than_the_context(make_pane, tiny_model_dir):
     long_prompt = "明月几时有 把酒问青天 " * 3000  # far past the tiny model's 4,096 positions
     record = _run_beside_healthy(make_pane, _local_pane(make_pane, tiny_model_dir), prompt=long_prompt)
-    record_figure(
-        "fault_matrix",
-        "transformers × context overflow",
-        {"handled": record.error_type == "bad_request", "message": record.error_message},
-    )
+    _record_local("context overflow", record, "bad_request")
     assert record.error_type == "bad_request" and "the model takes at most 4,096" in record.error_message

@@ -5,10 +5,7 @@ from gradio_client import Client
 from playground.records import COLUMNS
 from playground.tables import read_runs_csv
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
-
-
-def _texts(chat: list[dict]) -> list[str]:
-    return ["".join(part["text"] for part in m["content"]) if isinstance(m["content"], list) else str(m["content"]) for m in chat]
+from tests.conftest import chat_texts
 
 
 def _turn(client: Client, app, prompt: str, both: bool = False, values: list | None = None) -> list[list[dict]]:
@@ -29,9 +26,9 @@ def test_panes_answer_keep_their_own_history_and_log_every_run(serve_app):
         first = _turn(client, app, "明月几时有")
         second = _turn(client, app, "and then?")
         second_request = openai_server.requests[-1]["messages"]
-    assert _texts(first[0])[:2] == ["明月几时有", "hello there"]
-    assert "TTFT" in _texts(first[0])[2]
-    assert _texts(first[1])[1] == "hi"
+    assert chat_texts(first[0])[:2] == ["明月几时有", "hello there"]
+    assert "TTFT" in chat_texts(first[0])[2]
+    assert chat_texts(first[1])[1] == "hi"
     assert [m["content"] for m in second_request] == ["be brief", "明月几时有", "hello there", "and then?"]
     assert len(second[0]) == 2 * len(first[0])
     rows = app.store.rows()
@@ -60,7 +57,7 @@ def test_run_both_modes_alternates_and_shows_the_paired_difference(serve_app):
         client = Client(app.url, verbose=False)
         first = _turn(client, app, "one", both=True)
         _turn(client, app, "two", both=True)
-    texts = _texts(first[0])
+    texts = chat_texts(first[0])
     assert any(t.startswith("<sub>stream · TTFT") for t in texts) and any(t.startswith("<sub>non-stream · TTFT") for t in texts)
     assert any("non-stream − stream: ΔTTFT +" in t for t in texts)
     rows = sorted(app.store.rows(), key=lambda r: r["started_at"])
@@ -74,7 +71,7 @@ def test_sessions_do_not_share_history_or_tables(serve_app):
         _turn(alice, app, "alice's question")
         bob_chat = _turn(bob, app, "bob's question")[0]
         alice_table = alice.predict(api_name="/results")[0]
-    assert "alice's question" not in _texts(bob_chat)
+    assert "alice's question" not in chat_texts(bob_chat)
     assert len(alice_table["data"]) == 1
     assert len({r["session_id"] for r in app.store.rows()}) == 2
 
@@ -86,11 +83,7 @@ def test_settings_changes_reach_the_backend_and_bad_values_are_refused(serve_app
         values = ["other", 0.3, 0.9, None, 12, None, 7, "", False]
         chat = _turn(client, app, "hi", values=values)[0]
         sent = server.requests[-1]
-        try:
-            client.predict("hi", False, "m", None, None, None, None, -1.0, None, "", True, api_name="/send")
-            refused = None
-        except Exception as exc:  # noqa: BLE001 - gradio_client raises AppError with the message
-            refused = str(exc)
+        refused = app.refusal(client, "hi", ["m", None, None, None, None, -1.0, None, "", True])
     assert (sent["model"], sent["temperature"], sent["top_p"], sent["max_tokens"], sent["seed"], sent["stream"]) == (
         "other",
         0.3,
@@ -99,20 +92,16 @@ def test_settings_changes_reach_the_backend_and_bad_values_are_refused(serve_app
         7,
         False,
     )
-    assert "from other" in _texts(chat)
+    assert "from other" in chat_texts(chat)
     assert app.store.rows()[0]["pane"] == "a" and app.store.rows()[0]["model"] == "other"
-    assert refused is not None and "a: repetition_penalty: Input should be greater than 0" in refused
+    assert "a: repetition_penalty: Input should be greater than 0" in refused
 
 
 def test_empty_prompt_is_refused_with_a_message(serve_app):
     with OpenAIServer({"m": Script()}) as server:
         app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
         client = Client(app.url, verbose=False)
-        try:
-            client.predict("   ", False, *app.settings_values(), api_name="/send")
-            message = ""
-        except Exception as exc:  # noqa: BLE001
-            message = str(exc)
+        message = app.refusal(client, "   ")
     assert "The prompt is empty" in message
     assert app.store.count() == 0
 
@@ -129,10 +118,10 @@ def test_regenerate_replaces_the_last_turn_and_clear_forgets_everything(serve_ap
         client.predict(api_name="/clear")
         after_clear = _turn(client, app, "fresh")[0]
         fresh_request = server.requests[-1]["messages"]
-    assert [t for t in _texts(regenerated) if t in ("first", "second")] == ["first", "second"]
+    assert [t for t in chat_texts(regenerated) if t in ("first", "second")] == ["first", "second"]
     assert [m["content"] for m in regenerated_request] == ["first", "answer", "second"]
     assert [m["content"] for m in fresh_request] == ["fresh"]
-    assert _texts(after_clear)[0] == "fresh"
+    assert chat_texts(after_clear)[0] == "fresh"
 
 
 def test_copy_settings_sends_one_panes_values_to_every_pane(serve_app):

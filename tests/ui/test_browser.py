@@ -48,6 +48,18 @@ def _instant(text: str) -> float:
     return dt.datetime.fromisoformat(text).timestamp()
 
 
+def _three_panes(
+    tiny_model_dir, local_max_tokens: int, openai_server, openai_model: str, ollama, ollama_model: str
+) -> list[dict]:
+    """The tiny local model, an OpenAI-compatible pane and an Ollama pane: the page's usual trio."""
+    return [
+        {"name": "local", "backend": "transformers", "model": str(tiny_model_dir), "torch_threads": 1,
+         "params": {"temperature": 0, "max_tokens": local_max_tokens}},
+        {"name": "cloud", "backend": "openai", "model": openai_model, "base_url": openai_server.url + "/v1"},
+        {"name": "ollama", "backend": "ollama", "model": ollama_model, "host": ollama.url},
+    ]  # fmt: skip
+
+
 def _tokens(count: int) -> tuple[str, ...]:
     return tuple(f"tok{i} " for i in range(count))
 
@@ -58,12 +70,7 @@ def test_three_panes_stream_concurrently_and_the_results_add_up(serve_app, page,
         "three-seconds": Script(first_token_delay_s=0.2, gap_s=0.147),
     }
     with OpenAIServer(scripts) as openai_server, OllamaServer(scripts) as ollama:
-        app = serve_app([
-            {"name": "local", "backend": "transformers", "model": str(tiny_model_dir), "torch_threads": 1,
-             "params": {"temperature": 0, "max_tokens": 400}},
-            {"name": "cloud", "backend": "openai", "model": "two-seconds", "base_url": openai_server.url + "/v1"},
-            {"name": "ollama", "backend": "ollama", "model": "three-seconds", "host": ollama.url},
-        ])  # fmt: skip
+        app = serve_app(_three_panes(tiny_model_dir, 400, openai_server, "two-seconds", ollama, "three-seconds"))
         _open(page, app.url)
         _send(page, "明月几时有")
         rows = _wait_rows(app.store, 3)
@@ -94,12 +101,7 @@ def test_three_panes_stream_concurrently_and_the_results_add_up(serve_app, page,
 def test_stop_cancels_every_pane_and_logs_cancelled_runs(serve_app, page, tiny_model_dir):
     slow = Script(first_token_delay_s=0.1, gap_s=0.1, tokens=_tokens(300))
     with OpenAIServer({"slow": slow}) as openai_server, OllamaServer({"slow": slow}) as ollama:
-        app = serve_app([
-            {"name": "local", "backend": "transformers", "model": str(tiny_model_dir), "torch_threads": 1,
-             "params": {"temperature": 0, "max_tokens": 200000}},
-            {"name": "cloud", "backend": "openai", "model": "slow", "base_url": openai_server.url + "/v1"},
-            {"name": "ollama", "backend": "ollama", "model": "slow", "host": ollama.url},
-        ])  # fmt: skip
+        app = serve_app(_three_panes(tiny_model_dir, 200_000, openai_server, "slow", ollama, "slow"))
         _open(page, app.url)
         _send(page, "a long answer please")
         wait_for_text(page, "#pane-1-chat", "tok3")

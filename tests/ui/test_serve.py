@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import yaml
 from gradio_client import Client
 
-from tests.conftest import free_port
+from playground.testing.loopback import free_port
 
 FAKE_KEY = "sk-playgroundFAKEKEY0123456789abcdef"
 
