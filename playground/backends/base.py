@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["system", "user", "assistant"]
 Mode = Literal["stream", "non-stream"]
+Thinking = Literal["off", "on", "low", "medium", "high"]
 
 
 def require_http_url(value: str | None, example: str) -> str | None:
@@ -50,6 +51,9 @@ class GenerationParams(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
     repetition_penalty: float | None = Field(default=None, gt=0.0, le=10.0)
     seed: int | None = None
+    min_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    # Reasoning switch for models that think: "off", "on", or an effort level where the server has them.
+    thinking: Thinking | None = None
 
     def set_values(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

@@ -53,6 +53,7 @@ _OPTION_NAMES = {
     "max_tokens": "num_predict",
     "repetition_penalty": "repeat_penalty",
     "seed": "seed",
+    "min_p": "min_p",
 }
 
 
@@ -133,7 +134,7 @@ class OllamaBackend:
     def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
         with converted_errors(partial(convert_ollama_error, backend=self)):
             client = self._get_client()
-            options = {_OPTION_NAMES[k]: v for k, v in request.params.set_values().items()}
+            options = {_OPTION_NAMES[k]: v for k, v in request.params.set_values().items() if k in _OPTION_NAMES}
             arguments: dict[str, Any] = {"options": options}
             if self.options.keep_alive is not None:
                 arguments["keep_alive"] = self.options.keep_alive

@@ -154,7 +154,7 @@ class OpenAIBackend:
         extra_body: dict[str, Any] = {}
         ignored: list[str] = []
         for name, value in values.items():
-            if name in ("top_k", "repetition_penalty"):
+            if name in ("top_k", "repetition_penalty", "min_p", "thinking"):
                 if name in self.endpoint.extra_params:
                     extra_body[name] = value
                 else:

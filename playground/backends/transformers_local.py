@@ -180,7 +180,9 @@ def _finish_reason(generated: int, kwargs: dict[str, Any]) -> str:
 def _encode(loaded: LoadedModel, request: ChatRequest) -> tuple[dict[str, Any], bool]:
     tokenizer = loaded.tokenizer
     messages = [m.as_dict() for m in request.messages]
-    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    # Qwen3-style templates read `enable_thinking`; other templates ignore unknown variables.
+    template_vars = {} if request.params.thinking is None else {"enable_thinking": request.params.thinking != "off"}
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False, **template_vars)
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(loaded.device)
     context = getattr(loaded.model.config, "max_position_embeddings", None)
     length = int(inputs["input_ids"].shape[1])
@@ -207,6 +209,8 @@ def generation_kwargs(params: GenerationParams, loaded: LoadedModel, compiled: b
         kwargs["top_k"] = params.top_k
     if params.repetition_penalty is not None:
         kwargs["repetition_penalty"] = params.repetition_penalty
+    if params.min_p is not None:
+        kwargs["min_p"] = params.min_p
     pad = loaded.tokenizer.pad_token_id
     if pad is not None:
         kwargs["pad_token_id"] = pad
