@@ -6,8 +6,10 @@ do about it. `error_type` is the short stable name stored in the run log.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 
 class PlaygroundError(Exception):
@@ -34,9 +36,25 @@ class InputError(PlaygroundError):
 
 
 class BackendError(PlaygroundError):
-    """A backend could not produce an answer."""
+    """A backend could not produce an answer.
+
+    Like openai's `APIStatusError`, an error that came with an HTTP answer carries its status,
+    the server's request id and how long the server asked the client to wait.
+    """
 
     error_type = "backend"
+
+    def __init__(
+        self,
+        message: str,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.request_id = request_id
+        self.retry_after_s = retry_after_s
 
 
 class BackendUnreachable(BackendError):
@@ -54,10 +72,6 @@ class AuthenticationFailed(BackendError):
 class RateLimited(BackendError):
     error_type = "rate_limit"
 
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
 
 class BackendTimeout(BackendError):
     error_type = "timeout"
@@ -69,6 +83,42 @@ class MalformedResponse(BackendError):
 
 class ModelNotFound(BackendError):
     error_type = "model_not_found"
+
+
+class EndpointNotFound(BackendError):
+    """A 404 for the path itself (a base_url without /v1, say), not for the model."""
+
+    error_type = "bad_url"
+
+
+class UnsupportedParameter(BackendError):
+    """The server refused a generation parameter by name."""
+
+    error_type = "unsupported_param"
+
+
+class StreamTruncated(BackendError):
+    """The server ended a stream without saying why (no finish reason, no final object)."""
+
+    error_type = "truncated"
+
+
+class ConnectionLost(BackendError):
+    """The connection broke after the answer had begun: the server was reachable."""
+
+    error_type = "connection_lost"
+
+
+class GenerationFailed(BackendError):
+    """The server accepted the request, then reported a failure inside the stream (OOM, crashed runner)."""
+
+    error_type = "generation_failed"
+
+
+class ReasoningExhausted(BackendError):
+    """The whole token budget went to reasoning: the answer is empty."""
+
+    error_type = "reasoning_only"
 
 
 class InvalidRequest(BackendError):
@@ -89,6 +139,36 @@ class ModelLoadError(BackendError):
     """A local model exists but could not be loaded (bad dtype, out of memory, ...)."""
 
     error_type = "model_load"
+
+
+def parse_retry_after(headers: Mapping[str, str] | None, now: dt.datetime | None = None) -> float | None:
+    """Seconds the server asks to wait, from `retry-after-ms`, or `retry-after` in seconds or as an HTTP date.
+
+    The same three forms, in the same order, as openai-python's `_parse_retry_after_header`
+    (openai/_base_client.py): the non-standard millisecond header first, then RFC 9110's two forms.
+    """
+    if not headers:
+        return None
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            return max(float(milliseconds) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max((when - (now or dt.datetime.now(dt.UTC))).total_seconds(), 0.0)
 
 
 _SECRET_PATTERNS = (

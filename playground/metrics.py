@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from playground.backends.base import (
+    AnswerWasReasoning,
     Backend,
     BackendEvent,
     ChatRequest,
@@ -28,7 +29,7 @@ from playground.backends.base import (
     TextDelta,
     Usage,
 )
-from playground.errors import EmptyAnswer, PlaygroundError, redact
+from playground.errors import EmptyAnswer, PlaygroundError, ReasoningExhausted, redact
 from playground.records import RunRecord, Status
 
 Clock = Callable[[], float]
@@ -116,8 +117,8 @@ class MeteredRun:
                 yield event
             if self.request.stop.is_set():
                 self._status = "cancelled"
-            elif not self._collected.text and not self._collected.reasoning:
-                self._fail(EmptyAnswer(f"{self.backend.kind} model {self.backend.model!r} returned an empty answer."))
+            elif not self._collected.text:
+                self._fail(self._no_answer())
         except GeneratorExit:
             self._status = "cancelled"
             raise
@@ -150,6 +151,17 @@ class MeteredRun:
         assert self.record is not None
         return self.record
 
+    def _no_answer(self) -> Exception:
+        what = f"{self.backend.kind} model {self.backend.model!r}"
+        if not self._collected.reasoning:
+            return EmptyAnswer(f"{what} returned an empty answer.")
+        if self._collected.finish_reason == "length":
+            return ReasoningExhausted(
+                f"{what} spent the whole token budget reasoning, so the answer is empty: "
+                "raise max_tokens or turn thinking off."
+            )
+        return ReasoningExhausted(f"{what} reasoned but gave no answer (finish: {self._collected.finish_reason or 'none'}).")
+
     def _fail(self, exc: Exception) -> None:
         if self.request.stop.is_set():
             # Stopping cuts the connection; the error that follows is the stop, not a fault.
@@ -179,17 +191,22 @@ class MeteredRun:
             collected.timings = event
         elif isinstance(event, Finish):
             collected.finish_reason = event.reason
+        elif kind is AnswerWasReasoning:
+            collected.reasoning[:0] = collected.text
+            collected.text.clear()
 
     def _build_record(self) -> RunRecord:
         timeline, collected, labels = self._timeline, self._collected, self.labels
         assert timeline is not None and self._wall_start is not None
         sent = next(t for t in (timeline.on_wire, timeline.sent, timeline.start) if t is not None)
         latency = _latencies(timeline, sent, self.request.stream)
-        tokens = _token_counts(collected, self.text, self.reasoning)
+        tokens = _token_counts(collected, self.text, self.reasoning, len(timeline.content) if self.request.stream else 0)
         output_tokens = tokens.output
         timings = collected.timings or ServerTimings()
         sent_event = collected.sent or RequestSent(params={})
-        end_instant = sent + latency.e2e if latency.e2e is not None else timeline.end
+        # An ok run ends with its last content; a failed or stopped one when it really ended.
+        ok_end = sent + latency.e2e if latency.e2e is not None else None
+        end_instant = ok_end if self._status == "ok" and ok_end is not None else timeline.end
         return RunRecord(
             run_id=labels.run_id,
             batch_id=labels.batch_id,
@@ -206,6 +223,7 @@ class MeteredRun:
             status=self._status,
             error_type=self._error_type(),
             error_message=self._error_message(),
+            http_status=getattr(self._error, "http_status", None),
             partial=self._status != "ok" and bool(self.text or self.reasoning),
             ttft_s=latency.ttft,
             ttfc_s=latency.ttfc,
@@ -225,6 +243,8 @@ class MeteredRun:
             server_prompt_eval_s=timings.prompt_eval_s,
             server_eval_s=timings.eval_s,
             server_total_s=timings.total_s,
+            server_queue_s=timings.queue_s,
+            server_ttft_s=timings.ttft_s,
             # Waiting ends when the backend is ready to send (RequestSent), not when the client
             # has finished building the request: that part is not a wait for a shared resource.
             queue_s=(timeline.sent if timeline.sent is not None else timeline.start) - timeline.start,
@@ -297,8 +317,13 @@ class _Tokens:
     note: str | None = None
 
 
-def _token_counts(collected: _Collected, text: str, reasoning: str) -> _Tokens:
-    """Counts from the backend's usage when it gave any, else a marked estimate."""
+def _token_counts(collected: _Collected, text: str, reasoning: str, streamed_chunks: int) -> _Tokens:
+    """Counts from the backend's usage when it gave any, else a marked estimate.
+
+    A streamed content chunk carries at least one token, so the chunk count bounds the
+    estimate from below; text alone (~4 characters a token) undercounts random or code-like
+    output by half, as llama.cpp's server showed against its own counts.
+    """
     usage = collected.usage
     reasoning_estimate = estimate_tokens(reasoning) if reasoning else None
     if usage is not None and usage.output_tokens is not None:
@@ -306,8 +331,12 @@ def _token_counts(collected: _Collected, text: str, reasoning: str) -> _Tokens:
         return _Tokens(usage.input_tokens, usage.output_tokens, reasoning_tokens, usage.source, usage.note or None)
     if not text and not reasoning:
         return _Tokens()
+    by_text = estimate_tokens(text + reasoning)
+    if streamed_chunks > by_text:
+        note = f"no usage reported; estimated as one token per streamed chunk ({streamed_chunks} chunks)"
+        return _Tokens(None, streamed_chunks, reasoning_estimate, "estimate", note)
     note = "no usage reported; estimated at ~4 characters per token (1 per CJK character)"
-    return _Tokens(None, estimate_tokens(text + reasoning), reasoning_estimate, "estimate", note)
+    return _Tokens(None, by_text, reasoning_estimate, "estimate", note)
 
 
 _TOKENISH = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|[^\s\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")

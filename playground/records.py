@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ class RunRecord:
     status: Status
     error_type: str | None
     error_message: str | None
+    http_status: int | None
     partial: bool
     ttft_s: float | None
     ttfc_s: float | None
@@ -44,6 +46,8 @@ class RunRecord:
     server_prompt_eval_s: float | None
     server_eval_s: float | None
     server_total_s: float | None
+    server_queue_s: float | None
+    server_ttft_s: float | None
     queue_s: float | None
     cold_start: bool
     cost_usd: float | None
@@ -59,7 +63,41 @@ class RunRecord:
         return asdict(self)
 
 
+ColumnKind = Literal["bool", "int", "float", "text"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one column is stored, typed in pandas and written to CSV: all from `RunRecord`'s type hints."""
+
+    name: str
+    kind: ColumnKind
+    nullable: bool
+
+    @property
+    def sql_type(self) -> str:
+        return {"bool": "INTEGER", "int": "INTEGER", "float": "REAL", "text": "TEXT"}[self.kind]
+
+    @property
+    def pandas_dtype(self) -> str:
+        return {"bool": "boolean", "int": "Int64", "float": "float64", "text": "object"}[self.kind]
+
+
+_KINDS: dict[type, ColumnKind] = {bool: "bool", int: "int", float: "float", str: "text"}
+
+
+def _column(name: str, hint: Any) -> Column:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    nullable = type(None) in typing.get_args(hint)
+    base = args[0] if nullable else hint
+    if typing.get_origin(base) is Literal:
+        base = type(typing.get_args(base)[0])
+    return Column(name, _KINDS[base], nullable)
+
+
+SCHEMA: dict[str, Column] = {name: _column(name, hint) for name, hint in typing.get_type_hints(RunRecord).items()}
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(RunRecord))
-BOOL_COLUMNS = frozenset({"warmup", "partial", "cold_start"})
-INT_COLUMNS = frozenset({"turn", "repeat", "input_tokens", "output_tokens", "reasoning_tokens", "content_chunks"})
-FLOAT_COLUMNS = frozenset(f.name for f in fields(RunRecord) if f.type in ("float | None", "float"))
+BOOL_COLUMNS = frozenset(c.name for c in SCHEMA.values() if c.kind == "bool")
+INT_COLUMNS = frozenset(c.name for c in SCHEMA.values() if c.kind == "int")
+FLOAT_COLUMNS = frozenset(c.name for c in SCHEMA.values() if c.kind == "float")
+TEXT_COLUMNS = frozenset(c.name for c in SCHEMA.values() if c.kind == "text")

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from playground.records import BOOL_COLUMNS, COLUMNS, INT_COLUMNS, RunRecord
+from playground.records import BOOL_COLUMNS, COLUMNS, SCHEMA, RunRecord
 
 APP_NAME = "llm-playground"
 
@@ -23,15 +22,16 @@ def default_store_path() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False)) / "runs.sqlite"
 
 
-def _sql_type(name: str, annotation: str) -> str:
-    if name in BOOL_COLUMNS or name in INT_COLUMNS:
-        return "INTEGER"
-    return "REAL" if annotation.startswith("float") else "TEXT"
+# Columns added after the first schema, with the schema version that added each.
+_ADDED_COLUMNS: dict[str, int] = {"http_status": 2, "server_queue_s": 2, "server_ttft_s": 2}
+_TYPES = {name: column.sql_type for name, column in SCHEMA.items()}
 
 
 def _migration_v1() -> str:
     columns = ",\n  ".join(
-        f"{f.name} {_sql_type(f.name, str(f.type))}" + (" PRIMARY KEY" if f.name == "run_id" else "") for f in fields(RunRecord)
+        f"{name} {sql_type}" + (" PRIMARY KEY" if name == "run_id" else "")
+        for name, sql_type in _TYPES.items()
+        if name not in _ADDED_COLUMNS
     )
     return (
         f"CREATE TABLE runs (\n  {columns}\n);\n"
@@ -40,8 +40,12 @@ def _migration_v1() -> str:
     )
 
 
+def _columns_added_in(version: int) -> str:
+    return "".join(f"ALTER TABLE runs ADD COLUMN {name} {_TYPES[name]};\n" for name, v in _ADDED_COLUMNS.items() if v == version)
+
+
 # Each entry upgrades the schema by one version; never edit a shipped one, append instead.
-MIGRATIONS: tuple[str, ...] = (_migration_v1(),)
+MIGRATIONS: tuple[str, ...] = (_migration_v1(), _columns_added_in(2))
 
 
 class RunStore:

@@ -9,26 +9,23 @@ from typing import Any
 
 import pandas as pd
 
-from playground.records import BOOL_COLUMNS, COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
+from playground.records import COLUMNS, SCHEMA, TEXT_COLUMNS
 
 GROUP_COLUMNS = ["pane", "backend", "model", "mode"]
 SUMMARY_METRICS = ("ttft_s", "e2e_s", "decode_tps")
 # A spreadsheet treats a cell beginning with one of these as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPE = "'"
-_NULLABLE_TEXT = frozenset({"error_type", "error_message", "token_source", "token_note", "finish_reason"})
 
 
 def runs_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """Rows (from the store or from records) as a DataFrame in the documented column order."""
     frame = pd.DataFrame(list(rows), columns=list(COLUMNS))
-    for column in COLUMNS:
-        if column in BOOL_COLUMNS:
-            frame[column] = frame[column].astype("boolean")
-        elif column in INT_COLUMNS:
-            frame[column] = pd.to_numeric(frame[column]).astype("Int64")
-        elif column in FLOAT_COLUMNS:
-            frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    for column in SCHEMA.values():
+        if column.kind == "bool":
+            frame[column.name] = frame[column.name].astype(column.pandas_dtype)
+        elif column.kind != "text":
+            frame[column.name] = pd.to_numeric(frame[column.name]).astype(column.pandas_dtype)
     return frame
 
 
@@ -89,9 +86,7 @@ def write_runs_csv(runs: pd.DataFrame, path: str | Path) -> Path:
 
 def read_runs_csv(path: str | Path) -> pd.DataFrame:
     """Read a CSV written by `write_runs_csv` back into the same values and types."""
-    text_columns = [
-        c for c in COLUMNS if c not in BOOL_COLUMNS and c not in INT_COLUMNS and not c.endswith(("_s", "_tps", "_usd"))
-    ]
+    text_columns = [c for c in COLUMNS if c in TEXT_COLUMNS]
     frame = pd.read_csv(
         path,
         dtype={c: "string" for c in text_columns},
@@ -100,6 +95,6 @@ def read_runs_csv(path: str | Path) -> pd.DataFrame:
     )
     for column in text_columns:
         frame[column] = frame[column].map(_unescape_cell).astype(object)
-        if column in _NULLABLE_TEXT:
+        if SCHEMA[column].nullable:
             frame[column] = frame[column].map(lambda value: value or None)
     return runs_frame(frame.to_dict("records"))

@@ -153,6 +153,13 @@ class ServerTimings:
     prompt_eval_s: float | None = None
     eval_s: float | None = None
     total_s: float | None = None
+    queue_s: float | None = None
+    ttft_s: float | None = None
+
+
+@dataclass(frozen=True)
+class AnswerWasReasoning:
+    """The answer text so far was reasoning: a lone `</think>` closed a block the prompt had opened."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,7 @@ class Finish:
     reason: str | None = None
 
 
-BackendEvent = RequestSent | TextDelta | ReasoningDelta | Usage | ServerTimings | Finish
+BackendEvent = RequestSent | TextDelta | ReasoningDelta | AnswerWasReasoning | Usage | ServerTimings | Finish
 
 
 @runtime_checkable

@@ -9,9 +9,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 from collections.abc import Iterator
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 import ollama
@@ -30,22 +31,23 @@ from playground.backends.base import (
     Usage,
     require_http_url,
 )
+from playground.backends.http_errors import HttpFailure, error_for_status
 from playground.backends.reasoning import ThinkSplitter
 from playground.backends.wire import WireSendHook
 from playground.errors import (
-    AuthenticationFailed,
     BackendError,
     BackendTimeout,
     BackendUnreachable,
-    InvalidRequest,
+    ConnectionLost,
+    GenerationFailed,
     MalformedResponse,
-    ModelNotFound,
-    RateLimited,
-    ServerError,
+    StreamTruncated,
     converted_errors,
 )
 
-DEFAULT_HOST = "http://127.0.0.1:11434"
+DEFAULT_PORT = 11434
+DEFAULT_HOST = f"http://127.0.0.1:{DEFAULT_PORT}"
+_THINK: dict[str, bool | str] = {"off": False, "on": True, "low": "low", "medium": "medium", "high": "high"}
 _OPTION_NAMES = {
     "temperature": "temperature",
     "top_p": "top_p",
@@ -62,7 +64,10 @@ class OllamaOptions(BaseModel):
 
     host: str | None = None
     keep_alive: str | float | None = None
-    think: bool | None = None
+    # The pane's thinking setting wins; this is the default for panes that leave it unset.
+    think: bool | Literal["low", "medium", "high"] | None = None
+    # Context window for this pane's model (Ollama's own default is small; long prompts are cut).
+    num_ctx: int | None = Field(default=None, ge=256, le=10_000_000)
     connect_timeout_s: float = Field(default=5.0, gt=0, le=300)
     read_timeout_s: float = Field(default=300.0, gt=0, le=3600)
 
@@ -70,6 +75,25 @@ class OllamaOptions(BaseModel):
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return require_http_url(value, example=DEFAULT_HOST)
+
+
+def parse_host(value: str | None) -> str:
+    """An OLLAMA_HOST value as Ollama reads it: scheme http and port 11434 unless given.
+
+    Same rules as ollama-python's `_parse_host` (ollama/_client.py, whose doctests list the
+    cases) and Ollama's `envconfig.Host`: "myserver" → http://myserver:11434,
+    ":8080" → http://127.0.0.1:8080, "https://h" → https://h:443.
+    """
+    value = (value or "").strip()
+    scheme, _, rest = value.rpartition("://")
+    scheme = scheme or "http"
+    default_port = {"http": 80, "https": 443}[scheme] if "://" in value else DEFAULT_PORT
+    hostport, slash, path = rest.partition("/")
+    match = re.fullmatch(r"(\[[^\]]*\]|[^:]*)(?::(\d+))?", hostport)
+    host, port = (match.group(1), match.group(2)) if match else (hostport, None)
+    base = f"{scheme}://{host or '127.0.0.1'}:{port or default_port}"
+    path = path.rstrip("/")
+    return f"{base}/{path}" if slash and path else base
 
 
 def _ns_to_s(value: int | None) -> float | None:
@@ -84,9 +108,7 @@ class OllamaBackend:
     def __init__(self, model: str, options: OllamaOptions, context: Any = None) -> None:
         self._model = model
         self.options = options
-        self.host = options.host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
-        if not self.host.startswith(("http://", "https://")):
-            self.host = f"http://{self.host}"
+        self.host = options.host or parse_host(os.environ.get("OLLAMA_HOST"))
         self._client: ollama.Client | None = None
         self._wire = WireSendHook()
 
@@ -131,16 +153,44 @@ class OllamaBackend:
             return f"model {self._model!r} is not pulled on {self.host} — run `ollama pull {self._model}`"
         return None
 
+    def details(self) -> str:
+        """Whether the model is in memory now (GET /api/ps) and its context length (POST /api/show)."""
+        try:
+            client = ollama.Client(host=self.host, timeout=2.0)
+            loaded = {m.model or m.name: m for m in client.ps().models}
+            shown = client.show(self._model)
+        except (ollama.ResponseError, httpx.HTTPError, ConnectionError, pydantic.ValidationError):
+            return ""
+        name = self._model if self._model in loaded else f"{self._model}:latest"
+        running = loaded.get(name)
+        limit = _context_length(shown.modelinfo or {})
+        parts = ["loaded" if running is not None else "not loaded: the first run pays for loading it"]
+        if running is not None and running.context_length:
+            parts.append(f"context {running.context_length:,}" + (f" of {limit:,}" if limit else ""))
+        elif limit:
+            parts.append(f"model context {limit:,}")
+        return " · ".join(parts)
+
+    def _arguments(self, request: ChatRequest) -> dict[str, Any]:
+        values = request.params.set_values()
+        options = {_OPTION_NAMES[k]: v for k, v in values.items() if k in _OPTION_NAMES}
+        if self.options.num_ctx is not None:
+            options["num_ctx"] = self.options.num_ctx
+        arguments: dict[str, Any] = {"options": options}
+        if self.options.keep_alive is not None:
+            arguments["keep_alive"] = self.options.keep_alive
+        # /api/chat `think`: true/false, or "low"/"medium"/"high" for models with effort levels (docs/api.md).
+        think = _THINK.get(values["thinking"]) if "thinking" in values else self.options.think
+        if think is not None:
+            arguments["think"] = think
+        return arguments
+
     def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
         with converted_errors(partial(convert_ollama_error, backend=self)):
             client = self._get_client()
-            options = {_OPTION_NAMES[k]: v for k, v in request.params.set_values().items() if k in _OPTION_NAMES}
-            arguments: dict[str, Any] = {"options": options}
-            if self.options.keep_alive is not None:
-                arguments["keep_alive"] = self.options.keep_alive
-            if self.options.think is not None:
-                arguments["think"] = self.options.think
-            yield RequestSent(params=dict(options))
+            arguments = self._arguments(request)
+            sent = dict(arguments["options"]) | ({"think": arguments["think"]} if "think" in arguments else {})
+            yield RequestSent(params=sent)
             with self._wire.armed(request.on_send):
                 answer = client.chat(
                     model=self._model,
@@ -184,7 +234,10 @@ class OllamaBackend:
                 )
                 yield Finish(chunk.done_reason)
                 return
-        raise MalformedResponse(f"Ollama at {self.host} closed the stream before its final 'done' object.")
+        raise StreamTruncated(
+            f"Ollama at {self.host} ended the stream early: it closed before its final 'done' object, "
+            "so the answer may be cut short."
+        )
 
 
 def _started(chunks: Iterator[ollama.ChatResponse]) -> Iterator[ollama.ChatResponse]:
@@ -216,8 +269,16 @@ def _gathered(events: list[BackendEvent]) -> Iterator[BackendEvent]:
     yield from (e for e in events if not isinstance(e, TextDelta | ReasoningDelta))
 
 
+def _context_length(model_info: Any) -> int | None:
+    # /api/show's model_info holds "<architecture>.context_length" (docs/api.md, "Show Model Information").
+    for key, value in dict(model_info).items():
+        if key.endswith(".context_length") and isinstance(value, int):
+            return value
+    return None
+
+
 def convert_ollama_error(exc: BaseException, backend: OllamaBackend) -> BackendError | None:
-    host, model = backend.host, backend.model
+    host = backend.host
     if isinstance(exc, httpx.TimeoutException):
         return BackendTimeout(
             f"Ollama at {host} did not answer in time (connect {backend.options.connect_timeout_s:g} s, "
@@ -226,20 +287,31 @@ def convert_ollama_error(exc: BaseException, backend: OllamaBackend) -> BackendE
     if isinstance(exc, ConnectionError | httpx.ConnectError):
         return BackendUnreachable(f"Ollama not reachable at {host} — is `ollama serve` running?")
     if isinstance(exc, httpx.TransportError):
-        return BackendUnreachable(f"the connection to Ollama at {host} broke mid-answer ({exc.__class__.__name__}).")
+        return ConnectionLost(f"the connection to Ollama at {host} broke mid-answer ({exc.__class__.__name__}).")
     if isinstance(exc, ollama.ResponseError):
         detail = (exc.error or "")[:300]
-        if exc.status_code == 404:
-            return ModelNotFound(f"model {model!r} not found on Ollama at {host} — run `ollama pull {model}`.")
-        if exc.status_code in (401, 403):
-            return AuthenticationFailed(
-                f"{exc.status_code} from Ollama at {host} — a proxy in front of it refused the request: {detail}"
-            )
-        if exc.status_code == 429:
-            return RateLimited(f"429 from Ollama at {host} — too many requests; try again shortly.")
-        if exc.status_code >= 500:
-            return ServerError(f"{exc.status_code} from Ollama at {host}: {detail}")
-        return InvalidRequest(f"{exc.status_code} from Ollama at {host}: {detail}")
+        if exc.status_code == -1:
+            # The client raises an `{"error": ...}` line read inside a 200 stream with status -1 (ollama/_client.py).
+            return GenerationFailed(f"Ollama at {host} failed while generating: {detail}")
+        return error_for_status(_failure(exc.status_code, detail, backend))
     if isinstance(exc, pydantic.ValidationError | json.JSONDecodeError):
         return MalformedResponse(f"Ollama at {host} sent a line that is not valid /api/chat JSON.")
     return None
+
+
+def _failure(status: int, detail: str, backend: OllamaBackend) -> HttpFailure:
+    model = backend.model
+    if model.endswith(("-cloud", ":cloud")):
+        # Cloud models answer 401 with a `signin_url` while this Ollama is signed out.
+        auth_fix = "this is a cloud model: run `ollama signin` on that machine"
+    else:
+        auth_fix = "Ollama itself takes no key, so a proxy in front of it refused the request"
+    return HttpFailure(
+        status=status,
+        server=f"Ollama at {backend.host}",
+        model=model,
+        detail=detail,
+        auth_fix=auth_fix,
+        model_fix=f"run `ollama pull {model}`",
+        path_fix="check the host: it should be the Ollama server's root URL, such as http://127.0.0.1:11434",
+    )

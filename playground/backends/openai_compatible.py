@@ -1,7 +1,7 @@
 """Any OpenAI-compatible chat server through the `openai` client.
 
-Presets fill in the base URL, the key variable and which non-standard parameters the
-server accepts in `extra_body`. A parameter the server lacks is recorded as ignored.
+Presets (`openai_presets`) fill in the base URL, the key variable and the names under which
+the server reads each parameter. A parameter the server lacks is recorded as ignored.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlparse
@@ -24,55 +24,37 @@ from playground.backends.base import (
     Finish,
     ReasoningDelta,
     RequestSent,
+    ServerTimings,
     TextDelta,
     Usage,
     require_http_url,
 )
+from playground.backends.http_errors import HttpFailure, error_for_status, server_detail
+from playground.backends.openai_presets import PRESETS, Preset, PresetName, wire_request
 from playground.backends.reasoning import ThinkSplitter, split_complete
 from playground.backends.wire import WireSendHook
 from playground.errors import (
-    AuthenticationFailed,
     BackendError,
     BackendTimeout,
     BackendUnreachable,
-    InvalidRequest,
+    ConnectionLost,
+    GenerationFailed,
     MalformedResponse,
     MissingApiKey,
-    ModelNotFound,
-    RateLimited,
-    ServerError,
+    StreamTruncated,
     converted_errors,
 )
 
-ExtraParam = Literal["top_k", "repetition_penalty"]
-
-
-@dataclass(frozen=True)
-class Preset:
-    base_url: str
-    api_key_env: str | None
-    extra_params: tuple[ExtraParam, ...] = ()
-
-
-PRESETS: dict[str, Preset] = {
-    "openai": Preset("https://api.openai.com/v1", "OPENAI_API_KEY"),
-    "deepseek": Preset("https://api.deepseek.com", "DEEPSEEK_API_KEY"),
-    "dashscope": Preset(
-        "https://dashscope.aliyuncs.com/compatible-mode/v1", "DASHSCOPE_API_KEY", ("top_k", "repetition_penalty")
-    ),
-    "vllm": Preset("http://127.0.0.1:8000/v1", None, ("top_k", "repetition_penalty")),
-    # transformers serve answers 422 to top-level top_k / repetition_penalty.
-    "transformers-serve": Preset("http://127.0.0.1:8000/v1", None),
-    "custom": Preset("", None),
-}
+ExtraParam = Literal["top_k", "repetition_penalty", "min_p"]
 
 
 class OpenAIOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    preset: Literal["openai", "deepseek", "dashscope", "vllm", "transformers-serve", "custom"] = "custom"
+    preset: PresetName = "custom"
     base_url: str | None = None
     api_key_env: str | None = None
+    # Extra sampling fields this server reads under their usual names (overrides the preset's).
     extra_params: list[ExtraParam] | None = None
     connect_timeout_s: float = Field(default=10.0, gt=0, le=300)
     read_timeout_s: float = Field(default=120.0, gt=0, le=3600)
@@ -88,8 +70,11 @@ class OpenAIOptions(BaseModel):
         base_url = self.base_url or preset.base_url
         if not base_url:
             raise ValueError("set base_url or a preset")
-        extra = tuple(self.extra_params) if self.extra_params is not None else preset.extra_params
-        return Preset(base_url, self.api_key_env or preset.api_key_env, extra)
+        params = dict(preset.params)
+        if self.extra_params is not None:
+            params = {k: v for k, v in params.items() if v[1] == "body"}
+            params |= {name: (name, "extra") for name in self.extra_params}
+        return replace(preset, base_url=base_url, api_key_env=self.api_key_env or preset.api_key_env, params=params)
 
 
 class OpenAIBackend:
@@ -148,30 +133,15 @@ class OpenAIBackend:
             )
         return self._client
 
-    def _arguments(self, request: ChatRequest) -> tuple[dict[str, Any], tuple[str, ...]]:
-        values = request.params.set_values()
-        arguments: dict[str, Any] = {}
-        extra_body: dict[str, Any] = {}
-        ignored: list[str] = []
-        for name, value in values.items():
-            if name in ("top_k", "repetition_penalty", "min_p", "thinking"):
-                if name in self.endpoint.extra_params:
-                    extra_body[name] = value
-                else:
-                    ignored.append(name)
-            else:
-                arguments[name] = value
-        if extra_body:
-            arguments["extra_body"] = extra_body
-        return arguments, tuple(ignored)
-
     def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
         with converted_errors(partial(convert_openai_error, backend=self)):
             client = self._get_client()
-            arguments, ignored = self._arguments(request)
-            sent_params = {k: v for k, v in arguments.items() if k != "extra_body"} | arguments.get("extra_body", {})
+            wire = wire_request(self.endpoint, self._model, request)
+            arguments: dict[str, Any] = dict(wire.body)
+            if wire.extra_body:
+                arguments["extra_body"] = wire.extra_body
             messages = [m.as_dict() for m in request.messages]
-            yield RequestSent(params=sent_params, ignored_params=ignored)
+            yield RequestSent(params=wire.sent(), ignored_params=wire.ignored)
             if request.stream:
                 yield from self._stream_chunks(client, request, messages, arguments)
             else:
@@ -203,11 +173,25 @@ class OpenAIBackend:
                     if choice.delta.content:
                         events += splitter.feed(choice.delta.content)
                     finish = choice.finish_reason or finish
+                else:
+                    self._raise_in_stream_error(chunk)
                 yield from events or (empty,)
                 if chunk.usage is not None:
                     yield _usage(chunk.usage)
+                yield from _server_timings(chunk)
         yield from splitter.flush()
+        if finish is None and not stop.is_set():
+            # llama.cpp's server ends an older stream this way when a newer request interrupts it.
+            raise StreamTruncated(
+                f"{self.host} ended the stream early: it closed without a finish reason, so the answer may be cut short."
+            )
         yield Finish(finish)
+
+    def _raise_in_stream_error(self, chunk: Any) -> None:
+        """A chunk that is an error object (vLLM's mid-stream ErrorResponse has no `error` wrapper)."""
+        extra = chunk.model_extra or {}
+        if extra.get("object") == "error" or ("message" in extra and ("type" in extra or "code" in extra)):
+            raise GenerationFailed(f"{self.host} failed while generating: {server_detail(extra, 'no message')}")
 
     def _complete(self, client: openai.OpenAI, request: ChatRequest, messages, arguments) -> Iterator[BackendEvent]:
         with self._wire.armed(request.on_send):
@@ -222,6 +206,7 @@ class OpenAIBackend:
         yield TextDelta(answer)
         if response.usage is not None:
             yield _usage(response.usage)
+        yield from _server_timings(response)
         yield Finish(choice.finish_reason)
 
 
@@ -233,14 +218,39 @@ def _broken_mid_answer(host: str) -> Iterator[None]:
     except (openai.APITimeoutError, httpx.TimeoutException):
         raise
     except (openai.APIConnectionError, httpx.TransportError) as exc:
-        raise BackendUnreachable(f"the connection to {host} broke mid-answer ({exc.__class__.__name__}).") from None
+        raise ConnectionLost(f"the connection to {host} broke mid-answer ({_cause_name(exc)}).") from None
+
+
+def _cause_name(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    return (cause or exc).__class__.__name__
 
 
 def _reasoning_of(message: Any) -> str | None:
-    # DeepSeek and vLLM put reasoning in `reasoning_content`; some servers call it `reasoning`.
+    # DeepSeek, DashScope and older vLLM name it `reasoning_content`; vLLM ≥ 0.10 and OpenRouter `reasoning`.
     extra = getattr(message, "model_extra", None) or {}
     value = extra.get("reasoning_content") or extra.get("reasoning")
     return value if isinstance(value, str) else None
+
+
+def _server_timings(payload: Any) -> Iterator[ServerTimings]:
+    """llama.cpp's server reports its own prefill and decode times in a `timings` object (tools/server/README.md)."""
+    timings = (getattr(payload, "model_extra", None) or {}).get("timings")
+    if not isinstance(timings, dict):
+        return
+    prompt_ms, predicted_ms = _number(timings.get("prompt_ms")), _number(timings.get("predicted_ms"))
+    if prompt_ms is None and predicted_ms is None:
+        return
+    total = (prompt_ms or 0.0) + (predicted_ms or 0.0)
+    yield ServerTimings(
+        prompt_eval_s=prompt_ms / 1000 if prompt_ms is not None else None,
+        eval_s=predicted_ms / 1000 if predicted_ms is not None else None,
+        total_s=total / 1000,
+    )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _usage(usage: Any) -> Usage:
@@ -255,53 +265,38 @@ def _usage(usage: Any) -> Usage:
 
 
 def convert_openai_error(exc: BaseException, backend: OpenAIBackend) -> BackendError | None:
-    host, model, key_env = backend.host, backend.model, backend.endpoint.api_key_env
-    detail = _server_detail(exc)
+    host = backend.host
     # APITimeoutError is a subclass of APIConnectionError: test it first.
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
         limits = f"connect {backend.options.connect_timeout_s:g} s, read {backend.options.read_timeout_s:g} s"
         return BackendTimeout(f"{host} did not answer in time ({limits}).")
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
         return BackendUnreachable(
-            f"cannot reach {host} — is the server running and the base_url right? ({detail or 'connection failed'})"
+            f"cannot reach {host} — is the server running and the base_url right? ({_cause_name(exc)})"
         )
-    if isinstance(exc, openai.AuthenticationError):
-        fix = f"check {key_env}" if key_env else "this server wants a key: set api_key_env"
-        return AuthenticationFailed(f"401 from {host} — {fix}.")
-    if isinstance(exc, openai.PermissionDeniedError):
-        return AuthenticationFailed(f"403 from {host} — the key in {key_env} may not use model {model!r}.")
-    if isinstance(exc, openai.RateLimitError):
-        retry_after = _retry_after(exc)
-        wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
-        return RateLimited(f"429 from {host} — rate limit or quota reached{wait}.", retry_after)
-    if isinstance(exc, openai.NotFoundError):
-        return ModelNotFound(f"404 from {host} — model {model!r} not found there. {detail}".strip())
-    if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
-        return InvalidRequest(f"{exc.status_code} from {host} — the server refused the request: {detail}")
     if isinstance(exc, openai.APIStatusError):
-        return ServerError(f"{exc.status_code} from {host} — server error. {detail}".strip())
+        return error_for_status(_failure(exc, backend))
     if isinstance(exc, openai.APIResponseValidationError | ValueError):
         return MalformedResponse(f"{host} sent a response that is not valid OpenAI JSON ({exc.__class__.__name__}).")
     if isinstance(exc, openai.APIError):
-        return MalformedResponse(f"{host} sent an error the client could not read: {detail}")
+        # openai's Stream raises a bare APIError for an SSE `data: {"error": ...}` event (openai/_streaming.py).
+        detail = server_detail(exc.body, exc.message)
+        return GenerationFailed(f"{host} failed while generating: {detail}")
     return None
 
 
-def _server_detail(exc: BaseException) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        message = body.get("message") or body.get("detail") or body.get("error")
-        if isinstance(message, dict):
-            message = message.get("message")
-        if message:
-            return str(message)[:300]
-    return str(getattr(exc, "message", "") or "")[:300]
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    value = response.headers.get("retry-after") if response is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+def _failure(exc: openai.APIStatusError, backend: OpenAIBackend) -> HttpFailure:
+    key_env, endpoint = backend.endpoint.api_key_env, backend.endpoint
+    auth_fix = f"check {key_env}" if key_env else "this server wants a key: name its variable with api_key_env"
+    if endpoint.key_hint:
+        auth_fix += f" ({endpoint.key_hint})"
+    return HttpFailure(
+        status=exc.status_code,
+        server=backend.host,
+        model=backend.model,
+        detail=server_detail(exc.body, exc.message),
+        body=exc.body,
+        headers=exc.response.headers,
+        auth_fix=auth_fix,
+        model_fix=f"check the name; GET {endpoint.base_url.rstrip('/')}/models lists the models this server has",
+    )

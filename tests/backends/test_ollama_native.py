@@ -76,7 +76,7 @@ def test_a_long_server_reported_load_marks_a_cold_start(make_pane):
     assert record.cold_start is True and record.server_load_s == pytest.approx(2.5)
 
 
-@pytest.mark.parametrize(("fault", "error_type"), [({"malformed_after": 3}, "malformed"), ({"drop_after": 3}, "unreachable")])
+@pytest.mark.parametrize(("fault", "error_type"), [({"malformed_after": 3}, "malformed"), ({"drop_after": 3}, "connection_lost")])
 def test_a_broken_stream_ends_in_a_clear_error_and_keeps_the_partial_text(make_pane, fault, error_type):
     with OllamaServer({"m": Script(**fault)}) as server:
         record = _run(make_pane(name="o", backend="ollama", model="m", host=server.url))

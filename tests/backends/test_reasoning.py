@@ -1,13 +1,17 @@
-from playground.backends.base import ReasoningDelta, TextDelta
+from playground.backends.base import AnswerWasReasoning, ReasoningDelta, TextDelta
 from playground.backends.reasoning import ThinkSplitter, split_complete
 
 
 def _run(chunks: list[str], starts_in_reasoning: bool = False) -> tuple[str, str]:
     splitter = ThinkSplitter(starts_in_reasoning)
-    events = [e for chunk in chunks for e in splitter.feed(chunk)] + list(splitter.flush())
-    answer = "".join(e.text for e in events if isinstance(e, TextDelta))
-    reasoning = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
-    return answer, reasoning
+    answer: list[str] = []
+    reasoning: list[str] = []
+    for event in [e for chunk in chunks for e in splitter.feed(chunk)] + list(splitter.flush()):
+        if isinstance(event, AnswerWasReasoning):
+            reasoning[:0], answer[:] = answer, []
+        else:
+            (reasoning if isinstance(event, ReasoningDelta) else answer).append(event.text)
+    return "".join(answer), "".join(reasoning)
 
 
 def test_think_block_is_split_from_the_answer():
@@ -30,3 +34,13 @@ def test_text_without_tags_is_all_answer_and_a_lone_angle_bracket_survives():
 def test_split_complete_matches_streaming():
     text = "<think>why</think>because"
     assert split_complete(text) == ("because", "why")
+
+
+def test_a_lone_closing_tag_makes_the_text_before_it_reasoning():
+    # QwQ / R1-distill / Qwen3-Thinking templates open <think> in the prompt: the output has only </think>.
+    assert _run(["first I ", "check</th", "ink>", "The answer."]) == ("The answer.", "first I check")
+    assert split_complete("weigh it</think>\n\nYes.") == ("\n\nYes.", "weigh it")
+
+
+def test_a_closing_tag_after_a_full_block_stays_answer_text():
+    assert _run(["<think>a</think>b", " </think> c"]) == ("b </think> c", "a")

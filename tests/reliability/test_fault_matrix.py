@@ -23,7 +23,7 @@ FAULTS: dict[str, tuple[dict, str]] = {
     "read timeout mid-stream": ({"stall_after": MID_STREAM, "stall_s": 10}, "timeout"),
     "connect timeout": ({}, "timeout"),
     "malformed chunk": ({"malformed_after": MID_STREAM}, "malformed"),
-    "dropped mid-stream": ({"drop_after": MID_STREAM}, "unreachable"),
+    "dropped mid-stream": ({"drop_after": MID_STREAM}, "connection_lost"),
     "empty answer": ({"tokens": ()}, "empty_answer"),
     "unknown model": ({}, "model_not_found"),
 }

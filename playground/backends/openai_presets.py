@@ -1,0 +1,188 @@
+"""What each OpenAI-compatible server reads, and under which names.
+
+A preset maps the pane's generation parameters to the request a server actually reads: the
+standard body fields, the server's own extra fields (sent through `extra_body`), and how its
+thinking switch is spelled. A parameter a server does not read is never sent: it is reported
+in `ignored_params`, so a run never claims a setting that had no effect.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from playground.backends.base import ChatRequest, GenerationParams
+
+PresetName = Literal[
+    "openai", "deepseek", "dashscope", "dashscope-intl", "vllm", "llamacpp", "transformers-serve", "custom"
+]
+# Where a parameter goes: a standard body field, or the server's own field in `extra_body`.
+Place = Literal["body", "extra"]
+STANDARD: dict[str, tuple[str, Place]] = {
+    "temperature": ("temperature", "body"),
+    "top_p": ("top_p", "body"),
+    "max_tokens": ("max_tokens", "body"),
+    "seed": ("seed", "body"),
+}
+
+
+@dataclass(frozen=True)
+class WireRequest:
+    """The parameters of one request, split by where they go, and those left out."""
+
+    body: dict[str, Any] = field(default_factory=dict)
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    ignored: tuple[str, ...] = ()
+
+    def sent(self) -> dict[str, Any]:
+        return {**self.body, **self.extra_body}
+
+
+ThinkingRule = Callable[[GenerationParams, ChatRequest], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Preset:
+    base_url: str
+    api_key_env: str | None
+    # Pane parameter → (the server's name for it, where it goes). Absent: the server does not read it.
+    params: Mapping[str, tuple[str, Place]] = field(default_factory=lambda: dict(STANDARD))
+    # Extra body fields for the pane's thinking switch; None from the rule: not supported this time.
+    thinking: ThinkingRule | None = None
+    # Parameters a model refuses or ignores, by model name (OpenAI reasoning models, DeepSeek thinking).
+    model_rules: Callable[[str, GenerationParams], frozenset[str]] = lambda model, params: frozenset()
+    # Said in a 401 message: where keys for this endpoint come from.
+    key_hint: str = ""
+
+
+def _deepseek_thinking(params: GenerationParams, request: ChatRequest) -> dict[str, Any] | None:
+    # DeepSeek: `thinking: {"type": "enabled" | "disabled"}` in the body (api-docs.deepseek.com, "Thinking Mode").
+    if params.thinking is None:
+        return {}
+    return {"thinking": {"type": "disabled" if params.thinking == "off" else "enabled"}}
+
+
+def _dashscope_thinking(params: GenerationParams, request: ChatRequest) -> dict[str, Any] | None:
+    # DashScope: `enable_thinking` via extra_body; thinking output is stream-only, and open-source Qwen3
+    # answers 400 "parameter.enable_thinking must be set to false for non-streaming calls" otherwise
+    # (help.aliyun.com/zh/model-studio/deep-thinking).
+    if not request.stream:
+        return {"enable_thinking": False} if params.thinking in (None, "off") else None
+    return {} if params.thinking is None else {"enable_thinking": params.thinking != "off"}
+
+
+def _template_thinking(params: GenerationParams, request: ChatRequest) -> dict[str, Any] | None:
+    # vLLM passes `chat_template_kwargs` to the chat template; Qwen3-style templates read `enable_thinking`
+    # (docs.vllm.ai, "Reasoning Outputs").
+    if params.thinking is None:
+        return {}
+    return {"chat_template_kwargs": {"enable_thinking": params.thinking != "off"}}
+
+
+def _openai_thinking(params: GenerationParams, request: ChatRequest) -> dict[str, Any] | None:
+    # OpenAI reasoning models: `reasoning_effort` low/medium/high (platform.openai.com/docs/guides/reasoning).
+    if params.thinking is None:
+        return {}
+    if params.thinking in ("low", "medium", "high"):
+        return {"reasoning_effort": params.thinking}
+    return None
+
+
+_OPENAI_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)(?!.*-chat)")
+
+
+def _openai_model_rules(model: str, params: GenerationParams) -> frozenset[str]:
+    # Reasoning models accept only the default temperature and top_p (OpenAI reasoning guide).
+    if _OPENAI_REASONING_MODEL.match(model):
+        return frozenset({"temperature", "top_p"})
+    return frozenset()
+
+
+def _deepseek_model_rules(model: str, params: GenerationParams) -> frozenset[str]:
+    # Current DeepSeek models think unless told not to; in thinking mode temperature and top_p
+    # "will not trigger an error but will also have no effect" (api-docs.deepseek.com, reasoning guide).
+    if params.thinking == "off":
+        return frozenset()
+    return frozenset({"temperature", "top_p"})
+
+
+_OPENAI_PARAMS = {**STANDARD, "max_tokens": ("max_completion_tokens", "body")}
+_DEEPSEEK_PARAMS = {k: v for k, v in STANDARD.items() if k != "seed"}
+_DASHSCOPE_PARAMS = {**STANDARD, "top_k": ("top_k", "extra"), "repetition_penalty": ("repetition_penalty", "extra")}
+_VLLM_PARAMS = {
+    **STANDARD,
+    "top_k": ("top_k", "extra"),
+    "min_p": ("min_p", "extra"),
+    "repetition_penalty": ("repetition_penalty", "extra"),
+}
+# llama.cpp's servers read `repeat_penalty`, not `repetition_penalty` (tools/server/README.md;
+# llama_cpp/server/types.py in llama-cpp-python).
+_LLAMACPP_PARAMS = {
+    **STANDARD,
+    "top_k": ("top_k", "extra"),
+    "min_p": ("min_p", "extra"),
+    "repetition_penalty": ("repeat_penalty", "extra"),
+}
+_DASHSCOPE_KEYS = "keys belong to one region: a key from the international (Singapore) console needs preset dashscope-intl"
+
+PRESETS: dict[str, Preset] = {
+    "openai": Preset(
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+        _OPENAI_PARAMS,
+        thinking=_openai_thinking,
+        model_rules=_openai_model_rules,
+    ),
+    "deepseek": Preset(
+        "https://api.deepseek.com",
+        "DEEPSEEK_API_KEY",
+        _DEEPSEEK_PARAMS,
+        thinking=_deepseek_thinking,
+        model_rules=_deepseek_model_rules,
+    ),
+    "dashscope": Preset(
+        "https://dashscope.aliyuncs.com/compatible-mode/v1",
+        "DASHSCOPE_API_KEY",
+        _DASHSCOPE_PARAMS,
+        thinking=_dashscope_thinking,
+        key_hint=_DASHSCOPE_KEYS,
+    ),
+    "dashscope-intl": Preset(
+        "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+        "DASHSCOPE_API_KEY",
+        _DASHSCOPE_PARAMS,
+        thinking=_dashscope_thinking,
+        key_hint="a key from the China (Beijing) console needs preset dashscope instead",
+    ),
+    "vllm": Preset("http://127.0.0.1:8000/v1", None, _VLLM_PARAMS, thinking=_template_thinking),
+    "llamacpp": Preset("http://127.0.0.1:8080/v1", None, _LLAMACPP_PARAMS),
+    # transformers serve answers 422 to top-level top_k / repetition_penalty.
+    "transformers-serve": Preset("http://127.0.0.1:8000/v1", None),
+    "custom": Preset("", None),
+}
+
+
+def wire_request(preset: Preset, model: str, request: ChatRequest) -> WireRequest:
+    """The body and extra_body fields for `request` on this server, and what it leaves out."""
+    params = request.params
+    refused = preset.model_rules(model, params)
+    body: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    ignored: list[str] = []
+    for name, value in params.set_values().items():
+        if name == "thinking":
+            continue
+        target = preset.params.get(name)
+        if target is None or name in refused:
+            ignored.append(name)
+            continue
+        wire_name, place = target
+        (body if place == "body" else extra)[wire_name] = value
+    thinking = preset.thinking(params, request) if preset.thinking is not None else None
+    if thinking is not None:
+        extra.update(thinking)
+    elif params.thinking is not None:
+        ignored.append("thinking")
+    return WireRequest(body=body, extra_body=extra, ignored=tuple(ignored))
