@@ -1,10 +1,21 @@
 """The metrics wrapper against servers with known timing, and its formulas."""
 
+import datetime as dt
 import statistics
 
 import pytest
 
-from playground.backends.base import ChatRequest, Finish, Message, RequestSent, TextDelta, Usage
+from playground.backends.base import (
+    AnswerWasReasoning,
+    ChatRequest,
+    Finish,
+    Message,
+    ReasoningDelta,
+    RequestSent,
+    TextDelta,
+    Usage,
+)
+from playground.errors import ServerError
 from playground.metrics import MeteredRun, RunLabels, estimate_tokens, percentile
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
 
@@ -129,3 +140,50 @@ def test_percentile_and_estimate():
     assert percentile([], 50) is None
     assert estimate_tokens("明月几时有") == 5
     assert estimate_tokens("hello world") == 4
+
+
+def test_a_failed_run_ends_when_it_failed_not_at_its_last_content():
+    def failing(request):
+        yield RequestSent({})
+        yield TextDelta("partial ")
+        raise ServerError("the server went away")
+
+    # clock: start 0, sent 0, text at 1, then 6.4 s pass before the failure is seen
+    backend = _ScriptedBackend([], [0.0, 0.0, 1.0, 6.4, 0.0])
+    backend.stream = failing
+    record = MeteredRun(
+        backend, ChatRequest(messages=(Message("user", "q"),)), RunLabels("b", "s", "p"), clock=backend.clock
+    ).run()
+    started, ended = (dt.datetime.fromisoformat(record.started_at), dt.datetime.fromisoformat(record.ended_at))
+    assert record.e2e_s == 1.0  # the last content, as for an ok run
+    assert (ended - started).total_seconds() == pytest.approx(7.4)
+
+
+def test_an_ok_run_ends_at_its_last_content():
+    backend = _ScriptedBackend(
+        [RequestSent({}), TextDelta("x"), Usage(1, 1, "usage"), Finish("stop")], [0.0, 0.0, 2.0, 5.0, 0.0, 0.0]
+    )
+    record = MeteredRun(
+        backend, ChatRequest(messages=(Message("user", "q"),)), RunLabels("b", "s", "p"), clock=backend.clock
+    ).run()
+    started, ended = (dt.datetime.fromisoformat(record.started_at), dt.datetime.fromisoformat(record.ended_at))
+    assert (ended - started).total_seconds() == pytest.approx(2.0)
+
+
+def test_http_status_of_a_failed_run_is_recorded():
+    def refused(request):
+        yield RequestSent({})
+        raise ServerError("503 from x", http_status=503)
+
+    backend = _ScriptedBackend([], [])
+    backend.stream = refused
+    record = MeteredRun(backend, ChatRequest(messages=(Message("user", "q"),)), RunLabels("b", "s", "p")).run()
+    assert (record.error_type, record.http_status) == ("server", 503)
+
+
+def test_answer_was_reasoning_moves_the_text_so_far():
+    events = [RequestSent({}), TextDelta("plan"), AnswerWasReasoning(), ReasoningDelta(" more"), TextDelta("Yes"), Finish("stop")]
+    record = MeteredRun(
+        _ScriptedBackend(events, []), ChatRequest(messages=(Message("user", "q"),)), RunLabels("b", "s", "p")
+    ).run()
+    assert (record.reasoning_text, record.response_text, record.status) == ("plan more", "Yes", "ok")

@@ -15,10 +15,10 @@ from tests.fakes import record_with
 
 DOCUMENTED_COLUMNS = (
     "run_id batch_id session_id turn pane backend model mode repeat warmup started_at ended_at status error_type "
-    "error_message http_status partial ttft_s ttfc_s e2e_s tpot_s itl_p50_s itl_p95_s decode_tps e2e_tps input_tokens output_tokens "
-    "reasoning_tokens token_source token_note content_chunks server_load_s server_prompt_eval_s server_eval_s "
-    "server_total_s server_queue_s server_ttft_s queue_s cold_start cost_usd finish_reason prompt_hash params_json ignored_params prompt "
-    "response_text reasoning_text"
+    "error_message http_status partial ttft_s ttfc_s e2e_s tpot_s itl_p50_s itl_p95_s decode_tps e2e_tps "
+    "input_tokens output_tokens reasoning_tokens token_source token_note content_chunks server_load_s "
+    "server_prompt_eval_s server_eval_s server_total_s server_queue_s server_ttft_s queue_s cold_start cost_usd "
+    "finish_reason prompt_hash params_json ignored_params prompt response_text reasoning_text"
 ).split()
 
 
@@ -87,3 +87,19 @@ def test_metered_records_go_straight_into_the_store(tmp_path, make_pane):
         store.add(MeteredRun(pane.backend, pane.build_request("hi"), RunLabels("b", "s", "p")).run())
     (row,) = store.rows()
     assert row["status"] == "ok" and row["output_tokens"] == 20
+
+
+def test_a_log_from_the_first_schema_gains_the_new_columns_and_keeps_its_rows(tmp_path):
+    from playground.store import MIGRATIONS
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(f"BEGIN;\n{MIGRATIONS[0]}\nPRAGMA user_version=1;\nCOMMIT;")
+    old.execute("INSERT INTO runs (run_id, batch_id, session_id, status, prompt) VALUES ('old', 'b', 's', 'ok', 'hi')")
+    old.commit()
+    old.close()
+    store = RunStore(path)
+    store.add(record_with(run_id="new", http_status=429, server_queue_s=0.5))
+    rows = {row["run_id"]: row for row in store.rows()}
+    assert rows["old"]["prompt"] == "hi" and rows["old"]["http_status"] is None
+    assert (rows["new"]["http_status"], rows["new"]["server_queue_s"]) == (429, 0.5)

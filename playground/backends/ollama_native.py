@@ -81,8 +81,8 @@ def parse_host(value: str | None) -> str:
     """An OLLAMA_HOST value as Ollama reads it: scheme http and port 11434 unless given.
 
     Same rules as ollama-python's `_parse_host` (ollama/_client.py, whose doctests list the
-    cases) and Ollama's `envconfig.Host`: "myserver" → http://myserver:11434,
-    ":8080" → http://127.0.0.1:8080, "https://h" → https://h:443.
+    cases) and Ollama's `envconfig.Host` (envconfig/config.go): "myserver" → http://myserver:11434,
+    ":8080" → http://127.0.0.1:8080, "http://h" → http://h:80, "https://h" → https://h:443.
     """
     value = (value or "").strip()
     scheme, _, rest = value.rpartition("://")
@@ -91,7 +91,9 @@ def parse_host(value: str | None) -> str:
     hostport, slash, path = rest.partition("/")
     match = re.fullmatch(r"(\[[^\]]*\]|[^:]*)(?::(\d+))?", hostport)
     host, port = (match.group(1), match.group(2)) if match else (hostport, None)
-    base = f"{scheme}://{host or '127.0.0.1'}:{port or default_port}"
+    # A listen-on-all address is not one to connect to: Ollama's `ConnectableHost` turns it into loopback.
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(host, host)
+    base = f"{scheme}://{host}:{port or default_port}"
     path = path.rstrip("/")
     return f"{base}/{path}" if slash and path else base
 

@@ -298,5 +298,6 @@ def _failure(exc: openai.APIStatusError, backend: OpenAIBackend) -> HttpFailure:
         body=exc.body,
         headers=exc.response.headers,
         auth_fix=auth_fix,
-        model_fix=f"check the name; GET {endpoint.base_url.rstrip('/')}/models lists the models this server has",
+        model_fix=endpoint.model_hint
+        or f"check the name; GET {endpoint.base_url.rstrip('/')}/models lists the models this server has",
     )

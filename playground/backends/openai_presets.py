@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from playground.backends.base import ChatRequest, GenerationParams
+from playground.backends.base import ChatRequest, GenerationParams, Thinking
 
 PresetName = Literal[
     "openai", "deepseek", "dashscope", "dashscope-intl", "vllm", "llamacpp", "transformers-serve", "custom"
@@ -40,7 +40,8 @@ class WireRequest:
         return {**self.body, **self.extra_body}
 
 
-ThinkingRule = Callable[[GenerationParams, ChatRequest], dict[str, Any] | None]
+# (the pane's thinking setting, streaming?, model) → extra body fields; None: not supported this time.
+ThinkingRule = Callable[[Thinking | None, bool, str], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -55,46 +56,58 @@ class Preset:
     model_rules: Callable[[str, GenerationParams], frozenset[str]] = lambda model, params: frozenset()
     # Said in a 401 message: where keys for this endpoint come from.
     key_hint: str = ""
+    # Said when the server does not know the model.
+    model_hint: str = ""
 
 
-def _deepseek_thinking(params: GenerationParams, request: ChatRequest) -> dict[str, Any] | None:
-    # DeepSeek: `thinking: {"type": "enabled" | "disabled"}` in the body (api-docs.deepseek.com, "Thinking Mode").
-    if params.thinking is None:
+def _deepseek_thinking(thinking: Thinking | None, stream: bool, model: str) -> dict[str, Any] | None:
+    # DeepSeek: `thinking: {"type": "enabled" | "disabled"}` in the body, and `reasoning_effort` low/high/max
+    # where medium counts as high (api-docs.deepseek.com/guides/thinking_mode).
+    if thinking is None:
         return {}
-    return {"thinking": {"type": "disabled" if params.thinking == "off" else "enabled"}}
+    if thinking == "off":
+        return {"thinking": {"type": "disabled"}}
+    effort = {"low": "low", "medium": "high", "high": "high"}.get(thinking)
+    return {"thinking": {"type": "enabled"}} | ({"reasoning_effort": effort} if effort else {})
 
 
-def _dashscope_thinking(params: GenerationParams, request: ChatRequest) -> dict[str, Any] | None:
+def _dashscope_thinking(thinking: Thinking | None, stream: bool, model: str) -> dict[str, Any] | None:
     # DashScope: `enable_thinking` via extra_body; thinking output is stream-only, and open-source Qwen3
     # answers 400 "parameter.enable_thinking must be set to false for non-streaming calls" otherwise
     # (help.aliyun.com/zh/model-studio/deep-thinking).
-    if not request.stream:
-        return {"enable_thinking": False} if params.thinking in (None, "off") else None
-    return {} if params.thinking is None else {"enable_thinking": params.thinking != "off"}
+    if not stream:
+        return {"enable_thinking": False} if thinking in (None, "off") else None
+    return {} if thinking is None else {"enable_thinking": thinking != "off"}
 
 
-def _template_thinking(params: GenerationParams, request: ChatRequest) -> dict[str, Any] | None:
+def _template_thinking(thinking: Thinking | None, stream: bool, model: str) -> dict[str, Any] | None:
     # vLLM passes `chat_template_kwargs` to the chat template; Qwen3-style templates read `enable_thinking`
     # (docs.vllm.ai, "Reasoning Outputs").
-    if params.thinking is None:
+    if thinking is None:
         return {}
-    return {"chat_template_kwargs": {"enable_thinking": params.thinking != "off"}}
-
-
-def _openai_thinking(params: GenerationParams, request: ChatRequest) -> dict[str, Any] | None:
-    # OpenAI reasoning models: `reasoning_effort` low/medium/high (platform.openai.com/docs/guides/reasoning).
-    if params.thinking is None:
-        return {}
-    if params.thinking in ("low", "medium", "high"):
-        return {"reasoning_effort": params.thinking}
-    return None
+    return {"chat_template_kwargs": {"enable_thinking": thinking != "off"}}
 
 
 _OPENAI_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)(?!.*-chat)")
+# gpt-5.1 and later take reasoning_effort "none" (and then accept temperature and top_p again).
+_OPENAI_EFFORT_NONE = re.compile(r"^gpt-5\.\d")
+
+
+def _openai_thinking(thinking: Thinking | None, stream: bool, model: str) -> dict[str, Any] | None:
+    # OpenAI reasoning models: `reasoning_effort` (platform.openai.com/docs/guides/reasoning; openai-python's
+    # ReasoningEffort type). "on" keeps the model's default effort.
+    if thinking in (None, "on"):
+        return {}
+    if thinking == "off":
+        return {"reasoning_effort": "none"} if _OPENAI_EFFORT_NONE.match(model) else None
+    return {"reasoning_effort": thinking}
 
 
 def _openai_model_rules(model: str, params: GenerationParams) -> frozenset[str]:
-    # Reasoning models accept only the default temperature and top_p (OpenAI reasoning guide).
+    # Reasoning models answer 400 "unsupported_value" to a non-default temperature or top_p (OpenAI reasoning guide),
+    # except gpt-5.1 and later with reasoning_effort "none".
+    if params.thinking == "off" and _OPENAI_EFFORT_NONE.match(model):
+        return frozenset()
     if _OPENAI_REASONING_MODEL.match(model):
         return frozenset({"temperature", "top_p"})
     return frozenset()
@@ -125,7 +138,10 @@ _LLAMACPP_PARAMS = {
     "min_p": ("min_p", "extra"),
     "repetition_penalty": ("repeat_penalty", "extra"),
 }
+# Keys belong to one region; a key from another region's console is refused with 401
+# (alibabacloud.com/help/en/model-studio/base-url lists Beijing, Singapore, Virginia and Hong Kong endpoints).
 _DASHSCOPE_KEYS = "keys belong to one region: a key from the international (Singapore) console needs preset dashscope-intl"
+_DASHSCOPE_INTL_KEYS = "keys belong to one region: a key from the China (Beijing) console needs preset dashscope"
 
 PRESETS: dict[str, Preset] = {
     "openai": Preset(
@@ -141,6 +157,9 @@ PRESETS: dict[str, Preset] = {
         _DEEPSEEK_PARAMS,
         thinking=_deepseek_thinking,
         model_rules=_deepseek_model_rules,
+        # api-docs.deepseek.com/updates (2026-04-24): the old names stopped working on 2026-07-24.
+        model_hint="current models are deepseek-flash and deepseek-v4-pro (deepseek-chat and deepseek-reasoner "
+        "were retired on 2026-07-24)",
     ),
     "dashscope": Preset(
         "https://dashscope.aliyuncs.com/compatible-mode/v1",
@@ -154,7 +173,7 @@ PRESETS: dict[str, Preset] = {
         "DASHSCOPE_API_KEY",
         _DASHSCOPE_PARAMS,
         thinking=_dashscope_thinking,
-        key_hint="a key from the China (Beijing) console needs preset dashscope instead",
+        key_hint=_DASHSCOPE_INTL_KEYS,
     ),
     "vllm": Preset("http://127.0.0.1:8000/v1", None, _VLLM_PARAMS, thinking=_template_thinking),
     "llamacpp": Preset("http://127.0.0.1:8080/v1", None, _LLAMACPP_PARAMS),
@@ -180,7 +199,7 @@ def wire_request(preset: Preset, model: str, request: ChatRequest) -> WireReques
             continue
         wire_name, place = target
         (body if place == "body" else extra)[wire_name] = value
-    thinking = preset.thinking(params, request) if preset.thinking is not None else None
+    thinking = preset.thinking(params.thinking, request.stream, model) if preset.thinking is not None else None
     if thinking is not None:
         extra.update(thinking)
     elif params.thinking is not None:

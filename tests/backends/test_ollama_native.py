@@ -2,6 +2,7 @@
 
 import pytest
 
+from playground.backends.ollama_native import parse_host
 from playground.metrics import MeteredRun, RunLabels
 from playground.testing.loopback import OllamaServer, Script
 
@@ -82,3 +83,85 @@ def test_a_broken_stream_ends_in_a_clear_error_and_keeps_the_partial_text(make_p
         record = _run(make_pane(name="o", backend="ollama", model="m", host=server.url))
     assert (record.status, record.error_type) == ("error", error_type)
     assert record.partial and record.response_text == "tok0 tok1 tok2 "
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "http://127.0.0.1:11434"),
+        ("myserver", "http://myserver:11434"),
+        ("0.0.0.0", "http://127.0.0.1:11434"),
+        (":8080", "http://127.0.0.1:8080"),
+        ("myserver:9000", "http://myserver:9000"),
+        ("http://myserver", "http://myserver:80"),
+        ("https://myserver", "https://myserver:443"),
+        ("https://myserver:1234/ollama/", "https://myserver:1234/ollama"),
+        ("[::1]", "http://[::1]:11434"),
+    ],
+)
+def test_ollama_host_is_read_as_ollama_reads_it(value, expected):
+    assert parse_host(value) == expected
+
+
+def test_ollama_host_from_the_environment_without_a_scheme(make_pane, monkeypatch):
+    with OllamaServer({"m": Script()}) as server:
+        monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{server.port}")
+        record = _run(make_pane(name="o", backend="ollama", model="m"))
+    assert record.status == "ok", record.error_message
+
+
+def test_an_error_line_inside_the_stream_says_the_server_failed(make_pane):
+    with OllamaServer({"m": Script(stream_error_after=2, stream_error="llama runner process has terminated")}) as server:
+        record = _run(make_pane(name="o", backend="ollama", model="m", host=server.url))
+    assert (record.error_type, record.partial) == ("generation_failed", True)
+    assert "failed while generating: llama runner process has terminated" in record.error_message
+    assert "-1" not in record.error_message
+
+
+def test_a_stream_that_stops_before_its_final_object_is_truncated(make_pane):
+    with OllamaServer({"m": Script(finish_reason=None)}) as server:
+        record = _run(make_pane(name="o", backend="ollama", model="m", host=server.url))
+    assert (record.error_type, record.partial) == ("truncated", True)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "model", "error_type", "words"),
+    [
+        (503, {"error": "server busy, please try again.  maximum pending requests exceeded"}, "m", "server", "busy"),
+        (401, {"error": "unauthorized", "signin_url": "https://ollama.com/connect?name=x"}, "gpt-oss:120b-cloud", "auth",
+         "ollama signin"),
+        (401, {"error": "unauthorized"}, "m", "auth", "proxy"),
+    ],
+)
+def test_ollama_status_answers_as_ollama_sends_them(make_pane, status, body, model, error_type, words):
+    with OllamaServer({model: Script(status=status, error_body=body)}) as server:
+        record = _run(make_pane(name="o", backend="ollama", model=model, host=server.url))
+    assert (record.error_type, record.http_status) == (error_type, status)
+    assert words in record.error_message
+
+
+def test_thinking_levels_and_num_ctx_are_sent_as_ollama_reads_them(make_pane):
+    with OllamaServer({"m": Script()}) as server:
+        pane = make_pane(name="o", backend="ollama", model="m", host=server.url, num_ctx=8192, think=True)
+        _run(pane)
+        _run(pane, params=pane.config.params.model_copy(update={"thinking": "high"}))
+        _run(pane, params=pane.config.params.model_copy(update={"thinking": "off"}))
+        sent = server.requests
+    assert sent[0]["think"] is True and sent[0]["options"]["num_ctx"] == 8192
+    assert [s["think"] for s in sent[1:]] == ["high", False]
+
+
+def test_reasoning_that_runs_out_of_budget_is_its_own_outcome(make_pane):
+    with OllamaServer({"m": Script(reasoning=("hmm ",) * 4, tokens=(), finish_reason="length")}) as server:
+        record = _run(make_pane(name="o", backend="ollama", model="m", host=server.url))
+    assert (record.error_type, record.finish_reason) == ("reasoning_only", "length")
+
+
+def test_details_say_whether_the_model_is_loaded_and_its_context(make_pane):
+    with OllamaServer({"m": Script(), "cold": Script()}, loaded=["m"]) as server:
+        warm = make_pane(name="o", backend="ollama", model="m", host=server.url).backend.details()
+        cold = make_pane(name="c", backend="ollama", model="cold", host=server.url).backend.details()
+        url = server.url
+    assert warm == "loaded · context 4,096 of 32,768"
+    assert cold == "not loaded: the first run pays for loading it · model context 32,768"
+    assert make_pane(name="g", backend="ollama", model="m", host=url).backend.details() == ""

@@ -136,3 +136,124 @@ def test_a_broken_stream_ends_in_a_clear_error_and_keeps_the_partial_text(make_p
     assert (record.status, record.error_type) == ("error", error_type)
     assert record.partial and record.response_text == "tok0 tok1 tok2 "
     assert "Traceback" not in record.error_message
+
+
+def _loopback_run(make_pane, script: Script, mode: str = "stream", **pane):
+    with OpenAIServer({"m": script}) as server:
+        settings = {"name": "p", "backend": "openai", "base_url": server.url + "/v1", "model": "m", "max_retries": 0}
+        record = _run(make_pane(**(settings | {"mode": mode} | pane)))
+        return record, server.requests
+
+
+def test_a_stream_the_server_ends_without_a_finish_reason_is_truncated_not_ok(make_pane):
+    # llama.cpp's server ends an interrupted stream with [DONE] and no finish_reason.
+    record, _ = _loopback_run(make_pane, Script(finish_reason=None, usage="none"))
+    assert (record.status, record.error_type, record.partial) == ("error", "truncated", True)
+    assert "ended the stream early" in record.error_message
+    assert record.response_text == "".join(f"tok{i} " for i in range(20))
+
+
+def test_an_empty_truncated_stream_blames_the_server_not_the_model(make_pane):
+    record, _ = _loopback_run(make_pane, Script(tokens=(), finish_reason=None, usage="none"))
+    assert record.error_type == "truncated" and "model" not in record.error_message.split("—")[0]
+
+
+def test_a_stream_with_a_finish_reason_but_no_done_marker_and_keepalive_comments_is_ok(make_pane):
+    record, _ = _loopback_run(make_pane, Script(done_marker=False, keepalive_comments=True))
+    assert record.status == "ok", record.error_message
+    assert record.output_tokens == 20 and record.content_chunks == 20
+
+
+def test_an_error_inside_the_stream_reports_the_servers_message(make_pane):
+    # vLLM: `data: {"error": {...}}` then `data: [DONE]` on a 200 response.
+    record, _ = _loopback_run(make_pane, Script(stream_error_after=3, stream_error="CUDA out of memory"))
+    assert (record.error_type, record.partial) == ("generation_failed", True)
+    assert "failed while generating: CUDA out of memory" in record.error_message
+    assert record.response_text == "tok0 tok1 tok2 "
+
+
+@pytest.mark.parametrize("mode", ["stream", "non-stream"])
+def test_vllm_reasoning_field_is_read(make_pane, mode):
+    script = Script(reasoning=("weigh ", "it "), tokens=("yes",), reasoning_field="reasoning")
+    record, _ = _loopback_run(make_pane, script, mode=mode, preset="vllm")
+    assert (record.response_text, record.reasoning_text) == ("yes", "weigh it ")
+
+
+@pytest.mark.parametrize("mode", ["stream", "non-stream"])
+def test_a_lone_closing_think_tag_from_the_server_splits_reasoning_out(make_pane, mode):
+    record, _ = _loopback_run(make_pane, Script(tokens=("plan ", "more</th", "ink>", "Answer.")), mode=mode)
+    assert (record.reasoning_text, record.response_text) == ("plan more", "Answer.")
+    assert record.status == "ok"
+
+
+def test_reasoning_that_uses_the_whole_budget_is_its_own_outcome(make_pane):
+    script = Script(reasoning=("think ",) * 5, tokens=(), finish_reason="length")
+    record, _ = _loopback_run(make_pane, script, params={"max_tokens": 5})
+    assert (record.status, record.error_type) == ("error", "reasoning_only")
+    assert "raise max_tokens or turn thinking off" in record.error_message
+    assert record.reasoning_text == "think " * 5 and record.partial
+
+
+@pytest.mark.parametrize("mode", ["stream", "non-stream"])
+def test_llamacpp_timings_fill_the_server_columns(make_pane, mode):
+    script = Script(first_token_delay_s=0.05, gap_s=0.002, timings=True)
+    record, sent = _loopback_run(make_pane, script, mode=mode, preset="llamacpp", params={"repetition_penalty": 1.3})
+    assert record.status == "ok", record.error_message
+    assert record.server_prompt_eval_s == pytest.approx(0.05, abs=0.01)
+    assert 0 < record.server_total_s <= record.e2e_s
+    assert sent[0]["repeat_penalty"] == 1.3 and "repetition_penalty" not in sent[0]
+
+
+def test_a_base_url_without_v1_is_a_path_problem_not_a_missing_model(make_pane):
+    with OpenAIServer({"m": Script()}) as server:
+        record = _run(make_pane(name="p", backend="openai", base_url=server.url, model="m", max_retries=0))
+    assert (record.error_type, record.http_status) == ("bad_url", 404)
+    assert "/v1" in record.error_message
+
+
+def test_deepseek_retired_model_name_says_which_names_are_current(make_pane, monkeypatch):
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-abcdefghijklmnop")
+    body = {
+        "error": {"message": "Model Not Exist", "type": "invalid_request_error", "param": None, "code": "invalid_request_error"}
+    }
+    record, _ = _loopback_run(make_pane, Script(status=400, error_body=body), preset="deepseek", model="m")
+    assert (record.error_type, record.http_status) == ("model_not_found", 400)
+    assert "deepseek-flash" in record.error_message
+
+
+def test_a_refused_parameter_names_the_parameter_and_the_fix(make_pane):
+    body = {
+        "error": {
+            "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
+            "type": "invalid_request_error",
+            "param": "max_tokens",
+            "code": "unsupported_parameter",
+        }
+    }
+    record, _ = _loopback_run(make_pane, Script(status=400, error_body=body), params={"max_tokens": 9})
+    assert record.error_type == "unsupported_param"
+    assert "'max_tokens'" in record.error_message and "Fix:" in record.error_message
+
+
+def test_dashscope_401_mentions_the_region(make_pane, monkeypatch):
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test-abcdefghijklmnop")
+    body = {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}}
+    record, _ = _loopback_run(make_pane, Script(status=401, error_body=body), preset="dashscope-intl")
+    assert record.error_type == "auth" and "region" in record.error_message and "DASHSCOPE_API_KEY" in record.error_message
+    assert "sk-test" not in record.error_message
+
+
+@pytest.mark.parametrize("headers", [{"retry-after-ms": "7000"}, {"retry-after": "7"}])
+def test_retry_after_in_milliseconds_or_seconds(make_pane, headers):
+    record, _ = _loopback_run(make_pane, Script(status=429, headers=headers))
+    assert (record.error_type, record.http_status) == ("rate_limit", 429)
+    assert "retry after 7 s" in record.error_message
+
+
+def test_streaming_estimate_counts_at_least_one_token_per_chunk(make_pane):
+    # Random-weight or code-like text has far more tokens than characters / 4.
+    tokens = tuple("ab" for _ in range(30))
+    record, _ = _loopback_run(make_pane, Script(tokens=tokens, usage="none"))
+    assert (record.token_source, record.output_tokens) == ("estimate", 30)
+    assert "one token per streamed chunk" in record.token_note

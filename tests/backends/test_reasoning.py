@@ -1,4 +1,4 @@
-from playground.backends.base import AnswerWasReasoning, ReasoningDelta, TextDelta
+from playground.backends.base import AnswerWasReasoning, ReasoningDelta
 from playground.backends.reasoning import ThinkSplitter, split_complete
 
 
