@@ -25,6 +25,7 @@ from playground.backends.base import (
     Finish,
     ReasoningDelta,
     RequestSent,
+    Retrying,
     ServerTimings,
     TextDelta,
     Usage,
@@ -69,6 +70,7 @@ class _Collected:
     timings: ServerTimings | None = None
     sent: RequestSent | None = None
     finish_reason: str | None = None
+    retries: list[Retrying] = field(default_factory=list)
 
 
 class MeteredRun:
@@ -96,6 +98,15 @@ class MeteredRun:
     def content_instants(self) -> tuple[float, ...]:
         """When each content chunk was seen, as raw clock readings (to compare with a server's own)."""
         return tuple(self._timeline.content) if self._timeline else ()
+
+    @property
+    def notice(self) -> str:
+        """What the run is waiting for, while it waits (a rate limit before a retry); else empty."""
+        collected = self._collected
+        if not collected.retries or collected.text or collected.reasoning:
+            return ""
+        last = collected.retries[-1]
+        return f"{last.reason} Retrying in {last.wait_s:g} s (retry {last.attempt})."
 
     @property
     def text(self) -> str:
@@ -174,8 +185,13 @@ class MeteredRun:
         timeline, collected = self._timeline, self._collected
         kind = type(event)
         if kind is RequestSent:
-            timeline.sent = now
-            collected.sent = event
+            # A retried request is timed from its first attempt, as the person waiting saw it.
+            if collected.sent is None:
+                timeline.sent = now
+                collected.sent = event
+            return
+        if kind is Retrying:
+            collected.retries.append(event)
             return
         if timeline.sent is None:
             timeline.sent = timeline.start
@@ -248,6 +264,8 @@ class MeteredRun:
             # Waiting ends when the backend is ready to send (RequestSent), not when the client
             # has finished building the request: that part is not a wait for a shared resource.
             queue_s=(timeline.sent if timeline.sent is not None else timeline.start) - timeline.start,
+            retries=len(collected.retries),
+            retry_wait_s=sum(r.wait_s for r in collected.retries) if collected.retries else None,
             cold_start=sent_event.cold_start or (timings.load_s or 0.0) > COLD_LOAD_THRESHOLD_S,
             cost_usd=_cost(labels.price_per_million, tokens.input, output_tokens),
             finish_reason=collected.finish_reason,

@@ -49,6 +49,8 @@ class RunRecord:
     server_queue_s: float | None
     server_ttft_s: float | None
     queue_s: float | None
+    retries: int
+    retry_wait_s: float | None
     cold_start: bool
     cost_usd: float | None
     finish_reason: str | None

@@ -23,7 +23,13 @@ def default_store_path() -> Path:
 
 
 # Columns added after the first schema, with the schema version that added each.
-_ADDED_COLUMNS: dict[str, int] = {"http_status": 2, "server_queue_s": 2, "server_ttft_s": 2}
+_ADDED_COLUMNS: dict[str, int] = {
+    "http_status": 2,
+    "server_queue_s": 2,
+    "server_ttft_s": 2,
+    "retries": 2,
+    "retry_wait_s": 2,
+}
 _TYPES = {name: column.sql_type for name, column in SCHEMA.items()}
 
 

@@ -17,7 +17,8 @@ DOCUMENTED_COLUMNS = (
     "run_id batch_id session_id turn pane backend model mode repeat warmup started_at ended_at status error_type "
     "error_message http_status partial ttft_s ttfc_s e2e_s tpot_s itl_p50_s itl_p95_s decode_tps e2e_tps "
     "input_tokens output_tokens reasoning_tokens token_source token_note content_chunks server_load_s "
-    "server_prompt_eval_s server_eval_s server_total_s server_queue_s server_ttft_s queue_s cold_start cost_usd "
+    "server_prompt_eval_s server_eval_s server_total_s server_queue_s server_ttft_s queue_s retries retry_wait_s cold_start "
+    "cost_usd "
     "finish_reason prompt_hash params_json ignored_params prompt response_text reasoning_text"
 ).split()
 

@@ -158,6 +158,15 @@ class ServerTimings:
 
 
 @dataclass(frozen=True)
+class Retrying:
+    """The server turned the request away before answering; the backend waits `wait_s`, then asks again."""
+
+    attempt: int
+    wait_s: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class AnswerWasReasoning:
     """The answer text so far was reasoning: a lone `</think>` closed a block the prompt had opened."""
 
@@ -167,7 +176,7 @@ class Finish:
     reason: str | None = None
 
 
-BackendEvent = RequestSent | TextDelta | ReasoningDelta | AnswerWasReasoning | Usage | ServerTimings | Finish
+BackendEvent = RequestSent | TextDelta | ReasoningDelta | AnswerWasReasoning | Usage | ServerTimings | Retrying | Finish
 
 
 @runtime_checkable

@@ -33,6 +33,7 @@ from playground.backends.base import (
 )
 from playground.backends.http_errors import HttpFailure, error_for_status
 from playground.backends.reasoning import ThinkSplitter
+from playground.backends.retry import RetryPolicy, retrying
 from playground.backends.wire import WireSendHook
 from playground.errors import (
     BackendError,
@@ -68,6 +69,9 @@ class OllamaOptions(BaseModel):
     think: bool | Literal["low", "medium", "high"] | None = None
     # Context window for this pane's model (Ollama's own default is small; long prompts are cut).
     num_ctx: int | None = Field(default=None, ge=256, le=10_000_000)
+    # Retries of a request turned away before any answer (503 busy, 429, refused), shown live in the pane.
+    max_retries: int = Field(default=1, ge=0, le=5)
+    max_retry_wait_s: float = Field(default=30.0, ge=0, le=600)
     connect_timeout_s: float = Field(default=5.0, gt=0, le=300)
     read_timeout_s: float = Field(default=300.0, gt=0, le=3600)
 
@@ -188,6 +192,10 @@ class OllamaBackend:
         return arguments
 
     def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
+        policy = RetryPolicy(self.options.max_retries, self.options.max_retry_wait_s)
+        yield from retrying(partial(self._attempt, request), policy, request.stop)
+
+    def _attempt(self, request: ChatRequest) -> Iterator[BackendEvent]:
         with converted_errors(partial(convert_ollama_error, backend=self)):
             client = self._get_client()
             arguments = self._arguments(request)

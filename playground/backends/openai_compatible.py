@@ -32,6 +32,7 @@ from playground.backends.base import (
 from playground.backends.http_errors import HttpFailure, error_for_status, server_detail
 from playground.backends.openai_presets import PRESETS, Preset, PresetName, wire_request
 from playground.backends.reasoning import ThinkSplitter, split_complete
+from playground.backends.retry import RetryPolicy, retrying
 from playground.backends.wire import WireSendHook
 from playground.errors import (
     BackendError,
@@ -58,7 +59,9 @@ class OpenAIOptions(BaseModel):
     extra_params: list[ExtraParam] | None = None
     connect_timeout_s: float = Field(default=10.0, gt=0, le=300)
     read_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    # Retries of a request turned away before any answer (429, 5xx, refused), shown live in the pane.
     max_retries: int = Field(default=1, ge=0, le=5)
+    max_retry_wait_s: float = Field(default=30.0, ge=0, le=600)
 
     @field_validator("base_url")
     @classmethod
@@ -127,13 +130,18 @@ class OpenAIBackend:
             self._client = openai.OpenAI(
                 base_url=self.endpoint.base_url,
                 api_key=key,
-                max_retries=self.options.max_retries,
+                # Retries happen in `retrying`, where the pane can show them.
+                max_retries=0,
                 timeout=httpx.Timeout(self.options.read_timeout_s, connect=self.options.connect_timeout_s),
                 http_client=openai.DefaultHttpxClient(event_hooks={"request": [self._wire]}),
             )
         return self._client
 
     def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
+        policy = RetryPolicy(self.options.max_retries, self.options.max_retry_wait_s)
+        yield from retrying(partial(self._attempt, request), policy, request.stop)
+
+    def _attempt(self, request: ChatRequest) -> Iterator[BackendEvent]:
         with converted_errors(partial(convert_openai_error, backend=self)):
             client = self._get_client()
             wire = wire_request(self.endpoint, self._model, request)

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
@@ -30,6 +30,8 @@ class Script:
     gap_s: float = 0.0
     usage: Literal["separate", "last-chunk", "none"] = "separate"
     status: int = 200
+    # With a status other than 200: answer with it only this many times, then normally (None: always).
+    status_times: int | None = None
     error_body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     # Fault injection: stop after this many tokens, either cleanly cut or with bad JSON.
@@ -165,6 +167,8 @@ class LoopbackServer:
         self._server.routes = self.routes()
         self._server.requests = []
         self._server.write_times = []
+        self._status_counts: dict[str, int] = {}
+        self._counts_lock = threading.Lock()
         self._lifetime = threading.Timer(max_lifetime_s, self.stop)
         self._lifetime.daemon = True
         # A short poll lets `stop()` return at once (the default 0.5 s poll cost that much per server).
@@ -207,7 +211,14 @@ class LoopbackServer:
         self.stop()
 
     def script_for(self, model: str) -> Script | None:
-        return self.scripts.get(model)
+        """The model's script; a status limited to its first answers is dropped once they are used up."""
+        script = self.scripts.get(model)
+        if script is None or script.status == 200 or script.status_times is None:
+            return script
+        with self._counts_lock:
+            used = self._status_counts.get(model, 0)
+            self._status_counts[model] = used + 1
+        return script if used < script.status_times else replace(script, status=200)
 
 
 def sleep_until(instant: float) -> None:
