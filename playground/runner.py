@@ -39,6 +39,8 @@ class Snapshot:
     text: str
     reasoning: str
     record: RunRecord | None = None
+    # What the run waits for before its answer (a rate limit before a retry); empty otherwise.
+    notice: str = ""
 
     @property
     def done(self) -> bool:
@@ -84,7 +86,7 @@ class RunHandle:
             record = self._record
         if record is not None:
             return Snapshot(record.response_text, record.reasoning_text, record)
-        return Snapshot(self.metered.text, self.metered.reasoning)
+        return Snapshot(self.metered.text, self.metered.reasoning, notice=self.metered.notice)
 
     def snapshots(self, min_interval_s: float = 0.05) -> Iterator[Snapshot]:
         """Yield the pane's state at most once per interval, always ending with the final one."""

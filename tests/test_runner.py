@@ -71,3 +71,14 @@ def test_snapshots_are_throttled_and_end_with_the_complete_text(make_pane):
     final = snapshots[-1]
     assert final.done and final.text == "".join(f"w{i} " for i in range(400))
     assert len(snapshots) < 400 / 4
+
+
+def test_a_pane_waiting_to_retry_says_so_in_its_live_snapshot(make_pane):
+    script = Script(status=429, status_times=1, headers={"retry-after": "0.3"})
+    with OpenAIServer({"m": script}) as server:
+        pane = make_pane(name="p", backend="openai", model="m", base_url=server.url + "/v1")
+        batch = FanOutRunner(None).start([PaneJob(pane, pane.build_request("hi"))])
+        snapshots = list(batch.handles[0].snapshots(min_interval_s=0.01))
+    notices = [s.notice for s in snapshots if s.notice]
+    assert notices and "429 from" in notices[0] and "Retrying in 0.3 s" in notices[0]
+    assert snapshots[-1].record.status == "ok" and snapshots[-1].notice == ""
