@@ -13,6 +13,13 @@ from playground.records import COLUMNS, SCHEMA, TEXT_COLUMNS
 
 GROUP_COLUMNS = ["pane", "backend", "model", "mode"]
 SUMMARY_METRICS = ("ttft_s", "e2e_s", "decode_tps")
+# The summary as people read it (page and command line), in this order.
+SUMMARY_COLUMNS = [
+    "pane", "mode", "n", "errors", "cancelled", "ttft_s_p50", "ttft_s_p90", "e2e_s_p50", "e2e_s_p90",
+    "decode_tps_p50", "decode_tps_p90", "output_tokens_p50", "tokens",
+]  # fmt: skip
+# Figures computed from token counts: marked "~" when any run behind them was estimated.
+_TOKEN_FIGURES = ("decode_tps_p50", "decode_tps_p90", "output_tokens_p50")
 # A spreadsheet treats a cell beginning with one of these as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPE = "'"
@@ -48,8 +55,29 @@ def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
         summary[f"{metric}_p90"] = values.quantile(0.9)
         summary[f"{metric}_std"] = values.std()
     summary["output_tokens_p50"] = ok["output_tokens"].median().astype("float64")
+    summary["estimated"] = ok["token_source"].apply(lambda s: int((s == "estimate").sum()))
     summary["n"] = summary["n"].fillna(0).astype(int)
+    summary["estimated"] = summary["estimated"].fillna(0).astype(int)
     return summary.reset_index()
+
+
+def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary for reading: rounded, and every token figure that rests on an estimate marked "~".
+
+    The `tokens` column says how many runs behind a row had estimated counts.
+    """
+    view = summary.reindex(columns=SUMMARY_COLUMNS).astype(object)
+    for index in view.index:
+        runs, guessed = int(summary.at[index, "n"]), int(summary.at[index, "estimated"])
+        view.at[index, "tokens"] = "exact" if guessed == 0 else f"~ estimated ({guessed} of {runs})"
+        for column in SUMMARY_COLUMNS[5:-1]:
+            value = view.at[index, column]
+            if value is None or pd.isna(value):
+                view.at[index, column] = ""
+                continue
+            text = f"{float(value):.3f}"
+            view.at[index, column] = f"~{text}" if guessed and column in _TOKEN_FIGURES else text
+    return view
 
 
 def _escape_cell(value: Any) -> Any:

@@ -10,7 +10,7 @@ import pytest
 from playground.metrics import MeteredRun, RunLabels
 from playground.records import COLUMNS
 from playground.store import RunStore
-from playground.tables import read_runs_csv, runs_frame, summary_frame, write_runs_csv
+from playground.tables import read_runs_csv, runs_frame, summary_frame, summary_view, write_runs_csv
 from tests.fakes import record_with
 
 DOCUMENTED_COLUMNS = (
@@ -104,3 +104,18 @@ def test_a_log_from_the_first_schema_gains_the_new_columns_and_keeps_its_rows(tm
     rows = {row["run_id"]: row for row in store.rows()}
     assert rows["old"]["prompt"] == "hi" and rows["old"]["http_status"] is None
     assert (rows["new"]["http_status"], rows["new"]["server_queue_s"]) == (429, 0.5)
+
+
+def test_summary_marks_token_figures_that_rest_on_estimates():
+    runs = runs_frame(
+        [
+            record_with(run_id="a", pane="exact", decode_tps=100.0, output_tokens=50).as_row(),
+            record_with(run_id="b", pane="guess", token_source="estimate", decode_tps=80.0, output_tokens=40).as_row(),
+            record_with(run_id="c", pane="guess", decode_tps=90.0, output_tokens=45).as_row(),
+        ]
+    )
+    view = summary_view(summary_frame(runs)).set_index("pane")
+    assert view.at["exact", "tokens"] == "exact" and view.at["exact", "decode_tps_p50"] == "100.000"
+    assert view.at["guess", "tokens"] == "~ estimated (1 of 2)"
+    assert view.at["guess", "decode_tps_p50"] == "~85.000" and view.at["guess", "output_tokens_p50"] == "~42.500"
+    assert view.at["guess", "ttft_s_p50"] == "0.100"  # not a token figure: shown plainly
