@@ -7,6 +7,7 @@ the server reads each parameter. A parameter the server lacks is recorded as ign
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -33,6 +34,7 @@ from playground.backends.http_errors import HttpFailure, error_for_status, serve
 from playground.backends.openai_presets import PRESETS, Preset, PresetName, wire_request
 from playground.backends.reasoning import ThinkSplitter, split_complete
 from playground.backends.retry import RetryPolicy, retrying
+from playground.backends.server_metrics import MetricsScraper, Totals, finished_since, one_request
 from playground.backends.wire import WireSendHook
 from playground.errors import (
     BackendError,
@@ -62,6 +64,8 @@ class OpenAIOptions(BaseModel):
     # Retries of a request turned away before any answer (429, 5xx, refused), shown live in the pane.
     max_retries: int = Field(default=1, ge=0, le=5)
     max_retry_wait_s: float = Field(default=30.0, ge=0, le=600)
+    # Read the server's own timings from its Prometheus /metrics around each run (default: on for vllm).
+    server_metrics: bool | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -92,6 +96,7 @@ class OpenAIBackend:
         self.host = urlparse(self.endpoint.base_url).netloc
         self._client: openai.OpenAI | None = None
         self._wire = WireSendHook()
+        self._metrics = self._metrics_scraper()
 
     @property
     def model(self) -> str:
@@ -150,10 +155,38 @@ class OpenAIBackend:
                 arguments["extra_body"] = wire.extra_body
             messages = [m.as_dict() for m in request.messages]
             yield RequestSent(params=wire.sent(), ignored_params=wire.ignored)
+            # Between RequestSent and the wire: counted neither as queueing nor in the latencies.
+            before = self._metrics.totals() if self._metrics is not None else None
             if request.stream:
                 yield from self._stream_chunks(client, request, messages, arguments)
             else:
                 yield from self._complete(client, request, messages, arguments)
+            if before is not None:
+                yield from self._server_side(before)
+
+    def _metrics_scraper(self) -> MetricsScraper | None:
+        path = self.endpoint.metrics_path or "/metrics"
+        wanted = self.options.server_metrics if self.options.server_metrics is not None else bool(self.endpoint.metrics_path)
+        if not wanted:
+            return None
+        root = self.endpoint.base_url.rstrip("/").removesuffix("/v1")
+        return MetricsScraper(root + path, self._model)
+
+    def _server_side(self, before: Totals) -> Iterator[ServerTimings]:
+        """This run's timings from the server's histograms, when it was the only request that finished meanwhile."""
+        assert self._metrics is not None
+        for attempt in range(2):
+            after = self._metrics.totals()
+            if after is None:
+                return
+            if finished_since(before, after) == 0 and attempt == 0:
+                # The server may record a request a moment after its last byte: look once more.
+                time.sleep(0.05)
+                continue
+            timings = one_request(before, after)
+            if timings is not None:
+                yield timings
+            return
 
     def _stream_chunks(self, client: openai.OpenAI, request: ChatRequest, messages, arguments) -> Iterator[BackendEvent]:
         with self._wire.armed(request.on_send):

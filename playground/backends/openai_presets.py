@@ -58,6 +58,8 @@ class Preset:
     key_hint: str = ""
     # Said when the server does not know the model.
     model_hint: str = ""
+    # The server publishes per-request histograms at this path of its root URL (vLLM's Prometheus /metrics).
+    metrics_path: str | None = None
 
 
 def _deepseek_thinking(thinking: Thinking | None, stream: bool, model: str) -> dict[str, Any] | None:
@@ -175,7 +177,7 @@ PRESETS: dict[str, Preset] = {
         thinking=_dashscope_thinking,
         key_hint=_DASHSCOPE_INTL_KEYS,
     ),
-    "vllm": Preset("http://127.0.0.1:8000/v1", None, _VLLM_PARAMS, thinking=_template_thinking),
+    "vllm": Preset("http://127.0.0.1:8000/v1", None, _VLLM_PARAMS, thinking=_template_thinking, metrics_path="/metrics"),
     "llamacpp": Preset("http://127.0.0.1:8080/v1", None, _LLAMACPP_PARAMS),
     # transformers serve answers 422 to top-level top_k / repetition_penalty.
     "transformers-serve": Preset("http://127.0.0.1:8000/v1", None),

@@ -4,6 +4,7 @@ import pytest
 
 from playground.errors import ConfigError
 from playground.metrics import MeteredRun, RunLabels
+from playground.runner import FanOutRunner, PaneJob
 from playground.testing.loopback import OpenAIServer, Script
 
 
@@ -257,3 +258,34 @@ def test_streaming_estimate_counts_at_least_one_token_per_chunk(make_pane):
     record, _ = _loopback_run(make_pane, Script(tokens=tokens, usage="none"))
     assert (record.token_source, record.output_tokens) == ("estimate", 30)
     assert "one token per streamed chunk" in record.token_note
+
+
+@pytest.mark.parametrize("mode", ["stream", "non-stream"])
+def test_vllm_metrics_give_the_servers_view_of_one_run(make_pane, mode):
+    script = Script(first_token_delay_s=0.08, gap_s=0.002)
+    record, _ = _loopback_run(make_pane, script, mode=mode, preset="vllm")
+    assert record.status == "ok", record.error_message
+    assert record.server_ttft_s == pytest.approx(0.08) and record.server_queue_s == pytest.approx(0.002)
+    assert record.server_prompt_eval_s == pytest.approx(0.08) and record.server_eval_s == pytest.approx(0.038)
+    # The client's view includes the network and the client itself: never less than the server's.
+    assert 0 < record.server_total_s <= record.e2e_s
+
+
+def test_server_metrics_are_not_claimed_when_other_requests_finished_meanwhile(make_pane):
+    with OpenAIServer({"m": Script(first_token_delay_s=0.2)}) as server:
+        pane = make_pane(name="p", backend="openai", preset="vllm", base_url=server.url + "/v1", model="m", mode="non-stream")
+        other = make_pane(name="q", backend="openai", preset="custom", base_url=server.url + "/v1", model="m", mode="non-stream")
+        records = FanOutRunner(None).run([PaneJob(p, p.build_request("hi")) for p in (pane, other)])
+    assert records[0].status == "ok" and records[0].server_ttft_s is None and records[0].server_total_s is None
+
+
+class _NoMetricsServer(OpenAIServer):
+    def routes(self):
+        return {k: v for k, v in super().routes().items() if k != "/metrics"}
+
+
+def test_a_server_without_metrics_leaves_the_columns_empty(make_pane):
+    with _NoMetricsServer({"m": Script()}) as server:
+        pane = make_pane(name="p", backend="openai", base_url=server.url + "/v1", model="m", server_metrics=True)
+        record = _run(pane)
+    assert record.status == "ok" and record.server_total_s is None and record.server_ttft_s is None

@@ -11,23 +11,75 @@ Formats follow the servers they stand for:
   (openai/_streaming.py raises `APIError` with the error's message);
 - llama.cpp's `timings` object (prompt_n, prompt_ms, predicted_n, predicted_ms, ...) in the
   final chunk and in a complete response (llama.cpp tools/server/README.md);
-- a 404 for an unknown path as FastAPI's `{"detail": "Not Found"}`.
+- a 404 for an unknown path as FastAPI's `{"detail": "Not Found"}`;
+- vLLM's Prometheus histograms at GET /metrics (`vllm:time_to_first_token_seconds_sum`,
+  `_count`, ... labelled with `model_name`; vllm/v1/metrics/loggers.py), updated when a
+  request finishes.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import defaultdict
 from typing import Any
 
 from playground.testing.loopback.base import Handler, LoopbackServer, Script, paced, sleep_until
 
+_HISTOGRAMS = (
+    "vllm:time_to_first_token_seconds",
+    "vllm:request_queue_time_seconds",
+    "vllm:request_prefill_time_seconds",
+    "vllm:request_decode_time_seconds",
+    "vllm:e2e_request_latency_seconds",
+)
+QUEUE_S = 0.002
+
 
 class OpenAIServer(LoopbackServer):
-    """POST /v1/chat/completions and GET /v1/models; errors as OpenAI formats them."""
+    """POST /v1/chat/completions, GET /v1/models and /metrics; errors as OpenAI formats them."""
+
+    def __init__(self, scripts: dict[str, Script], max_lifetime_s: float = 600.0) -> None:
+        super().__init__(scripts, max_lifetime_s)
+        self._metrics_lock = threading.Lock()
+        self._sums: dict[tuple[str, str], float] = defaultdict(float)
+        self._counts: dict[tuple[str, str], int] = defaultdict(int)
 
     def routes(self) -> dict[str, Any]:
-        return {"/v1/chat/completions": self._chat, "/v1/models": self._models}
+        return {"/v1/chat/completions": self._chat, "/v1/models": self._models, "/metrics": self._metrics}
+
+    def _finished(self, model: str, script: Script, handler: Handler) -> None:
+        pieces = len(script.tokens) + len(script.reasoning)
+        values = (
+            script.first_token_delay_s,
+            QUEUE_S,
+            script.first_token_delay_s,
+            script.gap_s * max(pieces - 1, 0),
+            time.perf_counter() - handler.arrived,
+        )
+        with self._metrics_lock:
+            for name, value in zip(_HISTOGRAMS, values, strict=True):
+                self._sums[(name, model)] += value
+                self._counts[(name, model)] += 1
+
+    def _metrics(self, handler: Handler, body: dict[str, Any]) -> None:
+        lines = []
+        with self._metrics_lock:
+            for name in _HISTOGRAMS:
+                lines += [f"# HELP {name} Histogram.", f"# TYPE {name} histogram"]
+                for (metric, model), total in self._sums.items():
+                    if metric == name:
+                        label = f'{{engine="0",model_name="{model}"}}'
+                        count = self._counts[(metric, model)]
+                        lines += [f'{name}_bucket{{engine="0",le="+Inf",model_name="{model}"}} {count}.0']
+                        lines += [f"{name}_count{label} {count}.0", f"{name}_sum{label} {total!r}"]
+        data = ("\n".join(lines) + "\n").encode()
+        handler.send_response(200)
+        handler.send_header("content-type", "text/plain; version=0.0.4")
+        handler.send_header("content-length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
 
     def _models(self, handler: Handler, body: dict[str, Any]) -> None:
         handler._send_json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.scripts]})
@@ -91,6 +143,7 @@ class OpenAIServer(LoopbackServer):
             payload["usage"] = self._usage(script)
         if script.timings:
             payload["timings"] = self._timings(script, handler)
+        self._finished(body["model"], script, handler)
         handler._send_json(200, payload)
 
     def _stream(self, handler: Handler, script: Script, body: dict[str, Any]) -> None:
@@ -109,6 +162,7 @@ class OpenAIServer(LoopbackServer):
         handler._chunk(event({"role": "assistant", "content": ""}))
         if not self._stream_pieces(handler, script, event):
             return
+        self._finished(body["model"], script, handler)
         self._stream_end(handler, script, event)
 
     def _stream_pieces(self, handler: Handler, script: Script, event: Any) -> bool:
