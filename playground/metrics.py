@@ -216,7 +216,9 @@ class MeteredRun:
         assert timeline is not None and self._wall_start is not None
         sent = next(t for t in (timeline.on_wire, timeline.sent, timeline.start) if t is not None)
         latency = _latencies(timeline, sent, self.request.stream)
-        tokens = _token_counts(collected, self.text, self.reasoning, len(timeline.content) if self.request.stream else 0)
+        # A cancelled run may be recorded from another thread while its own is stuck: ask no server then.
+        counter = self.backend.count_tokens if self._status != "cancelled" else None
+        tokens = _token_counts(collected, self.text, self.reasoning, len(timeline.content) if self.request.stream else 0, counter)
         output_tokens = tokens.output
         timings = collected.timings or ServerTimings()
         sent_event = collected.sent or RequestSent(params={})
@@ -335,11 +337,18 @@ class _Tokens:
     note: str | None = None
 
 
-def _token_counts(collected: _Collected, text: str, reasoning: str, streamed_chunks: int) -> _Tokens:
+def _token_counts(
+    collected: _Collected,
+    text: str,
+    reasoning: str,
+    streamed_chunks: int,
+    counter: Callable[[str], tuple[int, str] | None] | None = None,
+) -> _Tokens:
     """Counts from the backend's usage when it gave any, else a marked estimate.
 
-    A streamed content chunk carries at least one token, so the chunk count bounds the
-    estimate from below; text alone (~4 characters a token) undercounts random or code-like
+    The best estimate is the model's own tokenizer (`counter`, after the run's clock stopped).
+    Without it, a streamed content chunk carries at least one token, so the chunk count bounds
+    the estimate from below; text alone (~4 characters a token) undercounts random or code-like
     output by half, as llama.cpp's server showed against its own counts.
     """
     usage = collected.usage
@@ -349,6 +358,9 @@ def _token_counts(collected: _Collected, text: str, reasoning: str, streamed_chu
         return _Tokens(usage.input_tokens, usage.output_tokens, reasoning_tokens, usage.source, usage.note or None)
     if not text and not reasoning:
         return _Tokens()
+    counted = counter(text + reasoning) if counter is not None else None
+    if counted is not None:
+        return _Tokens(None, counted[0], reasoning_estimate, "estimate", f"no usage reported; {counted[1]}")
     by_text = estimate_tokens(text + reasoning)
     if streamed_chunks > by_text:
         note = f"no usage reported; estimated as one token per streamed chunk ({streamed_chunks} chunks)"

@@ -7,6 +7,7 @@ import pytest
 
 from playground.backends.base import (
     AnswerWasReasoning,
+    Backend,
     ChatRequest,
     Finish,
     Message,
@@ -58,13 +59,13 @@ def test_non_streaming_ttft_equals_e2e(make_pane):
     assert record.tpot_s is None and record.decode_tps is None and record.itl_p50_s is None
 
 
-class _ScriptedBackend:
+class _ScriptedBackend(Backend):
     """A backend whose events are given in advance, with a fake clock advanced per event."""
 
     kind = "scripted"
-    model = "scripted"
 
     def __init__(self, events, clock_steps):
+        super().__init__("scripted", None)
         self.events = events
         self.clock_steps = iter(clock_steps)
         self.now = 0.0

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playground.backends.base import Backend
 
 BACKENDS: dict[str, str] = {
     "transformers": "playground.backends.transformers_local:TransformersBackend",
@@ -18,6 +21,6 @@ BACKENDS: dict[str, str] = {
 
 
 @cache
-def backend_class(kind: str) -> Any:
+def backend_class(kind: str) -> type[Backend]:
     module_name, _, class_name = BACKENDS[kind].partition(":")
     return getattr(importlib.import_module(module_name), class_name)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -179,29 +180,52 @@ class Finish:
 BackendEvent = RequestSent | TextDelta | ReasoningDelta | AnswerWasReasoning | Usage | ServerTimings | Retrying | Finish
 
 
-@runtime_checkable
-class Backend(Protocol):
-    """What every backend module provides (see `playground.backends.BACKENDS`)."""
+class Backend(ABC):
+    """The base of every backend (see `playground.backends.BACKENDS`); subclasses implement `stream`.
+
+    A backend is built as `cls(model, cls.Options.model_validate(pane_options), context)`.
+    """
 
     kind: ClassVar[str]
+    # The backend's own pane settings, validated from the YAML config (extra keys forbidden).
+    Options: ClassVar[type[BaseModel]]
     # Runs the backend can serve at once in this process (None: no limit), e.g. 1 for a local GPU.
-    max_concurrency: ClassVar[int | None]
+    max_concurrency: ClassVar[int | None] = None
+
+    def __init__(self, model: str, options: Any, context: Any = None) -> None:
+        self._model = model
+        self.options = options
 
     @property
-    def model(self) -> str: ...
+    def model(self) -> str:
+        return self._model
+
+    @abstractmethod
+    def stream(self, request: ChatRequest) -> Iterator[BackendEvent]: ...
 
     def prepare(self) -> None:
         """Do slow one-off work (load weights, open a client) before timed runs start."""
-
-    def stream(self, request: ChatRequest) -> Iterator[BackendEvent]: ...
+        return None
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in logs, the page or exported data."""
+        return ()
 
     def check(self) -> str | None:
         """Why the pane cannot run now (cheap to ask), or None when it looks ready."""
+        return None
+
+    def details(self) -> str:
+        """A short line for the pane header about the model's state (loaded, context length); may be empty."""
+        return ""
 
     def model_choices(self) -> list[str]:
         """Models the backend offers for a picker; empty when it cannot list them."""
+        return []
 
-    def close(self) -> None: ...
+    def count_tokens(self, text: str) -> tuple[int, str] | None:
+        """The model's own token count of `text` and how it was counted, when the server reported none."""
+        return None
+
+    def close(self) -> None:
+        return None

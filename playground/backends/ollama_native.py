@@ -20,6 +20,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from playground.backends.base import (
+    Backend,
     BackendEvent,
     ChatRequest,
     Finish,
@@ -106,24 +107,15 @@ def _ns_to_s(value: int | None) -> float | None:
     return value / 1e9 if value is not None else None
 
 
-class OllamaBackend:
+class OllamaBackend(Backend):
     kind: ClassVar[str] = "ollama"
-    max_concurrency: ClassVar[int | None] = None
     Options = OllamaOptions
 
     def __init__(self, model: str, options: OllamaOptions, context: Any = None) -> None:
-        self._model = model
-        self.options = options
+        super().__init__(model, options, context)
         self.host = options.host or parse_host(os.environ.get("OLLAMA_HOST"))
         self._client: ollama.Client | None = None
         self._wire = WireSendHook()
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    def secrets(self) -> tuple[str, ...]:
-        return ()
 
     def prepare(self) -> None:
         self._get_client()

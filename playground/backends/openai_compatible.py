@@ -20,6 +20,7 @@ import openai
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from playground.backends.base import (
+    Backend,
     BackendEvent,
     ChatRequest,
     Finish,
@@ -35,6 +36,7 @@ from playground.backends.openai_presets import PRESETS, Preset, PresetName, wire
 from playground.backends.reasoning import ThinkSplitter, split_complete
 from playground.backends.retry import RetryPolicy, retrying
 from playground.backends.server_metrics import MetricsScraper, Totals, finished_since, one_request
+from playground.backends.token_count import TokenCounter
 from playground.backends.wire import WireSendHook
 from playground.errors import (
     BackendError,
@@ -84,23 +86,19 @@ class OpenAIOptions(BaseModel):
         return replace(preset, base_url=base_url, api_key_env=self.api_key_env or preset.api_key_env, params=params)
 
 
-class OpenAIBackend:
+class OpenAIBackend(Backend):
     kind: ClassVar[str] = "openai"
-    max_concurrency: ClassVar[int | None] = None
     Options = OpenAIOptions
 
     def __init__(self, model: str, options: OpenAIOptions, context: Any = None) -> None:
-        self._model = model
-        self.options = options
+        super().__init__(model, options, context)
         self.endpoint = options.resolved()
         self.host = urlparse(self.endpoint.base_url).netloc
         self._client: openai.OpenAI | None = None
         self._wire = WireSendHook()
         self._metrics = self._metrics_scraper()
-
-    @property
-    def model(self) -> str:
-        return self._model
+        root = self.endpoint.base_url.rstrip("/").removesuffix("/v1")
+        self._counter = TokenCounter(model, root if self.endpoint.tokenize else None)
 
     def secrets(self) -> tuple[str, ...]:
         key = os.environ.get(self.endpoint.api_key_env or "", "")
@@ -117,8 +115,9 @@ class OpenAIBackend:
             return f"{key_env} is not set"
         return None
 
-    def model_choices(self) -> list[str]:
-        return []
+    def count_tokens(self, text: str) -> tuple[int, str] | None:
+        counted = self._counter.count(text)
+        return (counted.tokens, counted.source) if counted is not None else None
 
     def close(self) -> None:
         if self._client is not None:

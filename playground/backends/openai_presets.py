@@ -60,6 +60,8 @@ class Preset:
     model_hint: str = ""
     # The server publishes per-request histograms at this path of its root URL (vLLM's Prometheus /metrics).
     metrics_path: str | None = None
+    # The server has a tokenize endpoint (llama.cpp): used to count an answer when no usage comes.
+    tokenize: bool = False
 
 
 def _deepseek_thinking(thinking: Thinking | None, stream: bool, model: str) -> dict[str, Any] | None:
@@ -178,7 +180,7 @@ PRESETS: dict[str, Preset] = {
         key_hint=_DASHSCOPE_INTL_KEYS,
     ),
     "vllm": Preset("http://127.0.0.1:8000/v1", None, _VLLM_PARAMS, thinking=_template_thinking, metrics_path="/metrics"),
-    "llamacpp": Preset("http://127.0.0.1:8080/v1", None, _LLAMACPP_PARAMS),
+    "llamacpp": Preset("http://127.0.0.1:8080/v1", None, _LLAMACPP_PARAMS, tokenize=True),
     # transformers serve answers 422 to top-level top_k / repetition_penalty.
     "transformers-serve": Preset("http://127.0.0.1:8000/v1", None),
     "custom": Preset("", None),

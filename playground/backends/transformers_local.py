@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from playground.backends.base import (
+    Backend,
     BackendEvent,
     ChatRequest,
     Finish,
@@ -42,37 +43,23 @@ class TransformersOptions(BaseModel):
     compile: bool = False
 
 
-class TransformersBackend:
+class TransformersBackend(Backend):
     kind: ClassVar[str] = "transformers"
     # One generation at a time on a local device; more would only queue on the model lock.
     max_concurrency: ClassVar[int | None] = 1
     Options = TransformersOptions
 
     def __init__(self, model: str, options: TransformersOptions, context: Any) -> None:
-        self._model = model
-        self.options = options
+        super().__init__(model, options, context)
         self._cache: LocalModelCache = context.shared("transformers.models", LocalModelCache)
         # Exposed for tests and benchmarks: decode steps taken by the last generation.
         self.decode_steps = 0
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    def secrets(self) -> tuple[str, ...]:
-        return ()
-
-    def close(self) -> None:
-        return None
 
     def prepare(self) -> None:
         self._load()
 
     def check(self) -> str | None:
         return local_model_problem(self._model)
-
-    def model_choices(self) -> list[str]:
-        return []
 
     def _load(self) -> tuple[LoadedModel, bool]:
         return self._cache.get(self._model, self.options.device, self.options.dtype, self.options.torch_threads)

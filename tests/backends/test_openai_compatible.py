@@ -289,3 +289,21 @@ def test_a_server_without_metrics_leaves_the_columns_empty(make_pane):
         pane = make_pane(name="p", backend="openai", base_url=server.url + "/v1", model="m", server_metrics=True)
         record = _run(pane)
     assert record.status == "ok" and record.server_total_s is None and record.server_ttft_s is None
+
+
+def test_without_usage_llamacpp_answers_are_counted_by_the_servers_tokenizer(make_pane):
+    record, _ = _loopback_run(make_pane, Script(usage="none"), preset="llamacpp")
+    assert (record.token_source, record.output_tokens) == ("estimate", 20)
+    assert "re-tokenized by the server's /tokenize" in record.token_note
+
+
+def test_without_usage_a_local_model_folder_is_counted_by_its_tokenizer_json(make_pane, tiny_model_dir):
+    from tokenizers import Tokenizer
+
+    script = Script(tokens=("moon bright ", "when fast ", "明月几时有"), usage="none")
+    with OpenAIServer({str(tiny_model_dir): script}) as server:
+        pane = make_pane(name="p", backend="openai", base_url=server.url + "/v1", model=str(tiny_model_dir))
+        record = _run(pane)
+    expected = len(Tokenizer.from_file(str(tiny_model_dir / "tokenizer.json")).encode("".join(script.tokens)).ids)
+    assert (record.token_source, record.output_tokens) == ("estimate", expected)
+    assert "tokenizer.json" in record.token_note

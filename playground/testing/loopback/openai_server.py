@@ -20,6 +20,7 @@ Formats follow the servers they stand for:
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import defaultdict
@@ -47,7 +48,17 @@ class OpenAIServer(LoopbackServer):
         self._counts: dict[tuple[str, str], int] = defaultdict(int)
 
     def routes(self) -> dict[str, Any]:
-        return {"/v1/chat/completions": self._chat, "/v1/models": self._models, "/metrics": self._metrics}
+        return {
+            "/v1/chat/completions": self._chat,
+            "/v1/models": self._models,
+            "/metrics": self._metrics,
+            "/tokenize": self._tokenize,
+        }
+
+    def _tokenize(self, handler: Handler, body: dict[str, Any]) -> None:
+        """llama.cpp's POST /tokenize {"content"} → {"tokens": [...]}; here one token per word and its spaces."""
+        words = re.findall(r"\S+\s*|\s+", body.get("content", ""))
+        handler._send_json(200, {"tokens": list(range(len(words)))})
 
     def _finished(self, model: str, script: Script, handler: Handler) -> None:
         pieces = len(script.tokens) + len(script.reasoning)
