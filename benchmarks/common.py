@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import statistics
 from collections.abc import Sequence
 
 from playground.config import parse_config
+from playground.metrics import percentile
 from playground.panes import BackendContext, Pane, build_pane
 
 
@@ -35,8 +35,10 @@ def median(values: Sequence[float]) -> float:
 
 
 def p99(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
+    # The same percentile as the run log's (linear interpolation, numpy's default).
+    value = percentile(list(values), 99)
+    assert value is not None, "p99 of no values"
+    return value
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from playground.backends.base import Mode
+from playground.backends.base import Mode, alternated
 from playground.panes import Pane
 from playground.records import RunRecord
 from playground.runner import FanOutRunner, PaneJob
@@ -27,9 +27,7 @@ class ComparePlan:
     def steps(self) -> Iterator[Step]:
         """The fan-outs in order. With two modes, their order alternates per repeat so drift hits both."""
         for repeat in range(self.repeat):
-            modes: Sequence[Mode | None] = self.modes or (None,)
-            if repeat % 2 == 1:
-                modes = list(reversed(modes))
+            modes: Sequence[Mode | None] = alternated(self.modes, repeat) if self.modes else (None,)
             for prompt in self.prompts:
                 for mode in modes:
                     yield Step(prompt, repeat, mode)
@@ -43,14 +41,11 @@ def run_compare(
     runner: FanOutRunner,
     plan: ComparePlan,
     session_id: str = "cli",
-    on_step: Callable[[Step], None] | None = None,
 ) -> list[RunRecord]:
     """Run the plan; Ctrl-C cancels the fan-out in flight (its runs are logged as cancelled)."""
     runner.prepare(panes)
     records: list[RunRecord] = []
     for step in plan.steps():
-        if on_step is not None:
-            on_step(step)
         jobs = [
             PaneJob(pane, pane.build_request(step.prompt, mode=step.mode), session_id=session_id, repeat=step.repeat)
             for pane in panes

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlparse
@@ -20,7 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["system", "user", "assistant"]
 Mode = Literal["stream", "non-stream"]
+MODES: tuple[Mode, ...] = ("stream", "non-stream")
 Thinking = Literal["off", "on", "low", "medium", "high"]
+
+
+def alternated(modes: Sequence[Mode], index: int) -> list[Mode]:
+    """`modes` in their order for even `index`, reversed for odd: drift then hits every mode alike."""
+    return list(modes) if index % 2 == 0 else list(reversed(modes))
 
 
 def require_http_url(value: str | None, example: str) -> str | None:
