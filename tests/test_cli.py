@@ -1,7 +1,9 @@
-"""`python -m playground compare` end to end, in a subprocess, on the tiny model and a loopback Ollama."""
+"""The command line: `compare` end to end (tiny model, loopback Ollama), option parsing, tiny-model, README commands."""
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +159,21 @@ def test_tiny_model_refuses_sizes_it_cannot_build(tmp_path, capsys, option, valu
     assert main(["tiny-model", str(tmp_path / "tiny"), option, value]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "tiny").exists()
+
+
+def _readme_commands() -> list[list[str]]:
+    """The playground command lines in README.md's shell blocks, as argument lists."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [block.splitlines() for block in readme.split("```")[1::2]]
+    lines = [line.strip() for block in blocks if block and block[0] == "bash" for line in block[1:]]
+    starts = re.compile(r"^(\S*python\S*\s+-m\s+playground|\S*llm-playground)(\s|$)")
+    return [shlex.split(line, comments=True) for line in lines if starts.match(line)]
+
+
+def test_every_readme_command_is_in_a_form_that_runs_and_parses():
+    commands = _readme_commands()
+    assert len(commands) >= 6
+    for words in commands:
+        # The forms that work: the installed console script, or the checkout's environment.
+        assert words[0] == "llm-playground" or words[:3] == [".venv/bin/python", "-m", "playground"], words
+        parse_args(words[1 if words[0] == "llm-playground" else 3 :])
