@@ -1,4 +1,4 @@
-"""Command line: `python -m playground <command>`."""
+"""Command line: `llm-playground <command>`, the same as `python -m playground <command>`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from playground.backends.base import Mode
 from playground.compare import ComparePlan, run_compare
@@ -17,39 +18,115 @@ from playground.runner import FanOutRunner
 from playground.store import RunStore, default_store_path
 from playground.tables import runs_frame, summary_frame, write_runs_csv
 
-DEFAULT_CONFIG = "configs/default.yaml"
+if TYPE_CHECKING:
+    from playground.testing.tiny_model import TinyModelSpec
+
 MODES: tuple[Mode, ...] = ("stream", "non-stream")
+CONFIGS_DIR = Path("configs")
+DEFAULT_CONFIG_NAME = "default.yaml"
+# Options of the page. Given before a command they would be ignored by it, so they are refused there.
+PAGE_DEFAULTS: dict[str, Any] = {"host": "127.0.0.1", "port": 7860, "share": False, "auth": None}
+# Options every command but tiny-model reads, before or after its name.
+SHARED_DEFAULTS: dict[str, Any] = {"config": None, "store": None}
 
 
-def _add_ui_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default=DEFAULT_CONFIG, type=Path, help=f"YAML config (default {DEFAULT_CONFIG})")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", default=7860, type=int, help="port (default 7860)")
-    parser.add_argument("--share", action="store_true", help="also make a public Gradio share link")
-    parser.add_argument("--auth", help="user:password[,user2:password2] (or set PLAYGROUND_AUTH)")
-    parser.add_argument("--store", type=Path, help="run log SQLite file (default: the config's, else the user data folder)")
+def bundled_configs() -> Path:
+    """The configs shipped inside the installed package; in a checkout, its configs/ folder."""
+    package = Path(__file__).resolve().parent
+    installed = package / "configs"
+    return installed if installed.is_dir() else package.parent / "configs"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m playground",
-        description="Side-by-side LLM playground. With no command, starts the page (same options as `ui`).",
+def default_config() -> Path:
+    """./configs/default.yaml when started from a checkout (or a folder laid out like one), else the bundled one."""
+    local = CONFIGS_DIR / DEFAULT_CONFIG_NAME
+    return local if local.is_file() else bundled_configs() / DEFAULT_CONFIG_NAME
+
+
+def _add_shared_arguments(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: an option left out after the command must not overwrite one given before it.
+    hidden = argparse.SUPPRESS
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        default=hidden,
+        help="YAML config (default: ./configs/default.yaml, else the bundled one)",
     )
-    _add_ui_arguments(parser)
+    parser.add_argument(
+        "--store",
+        type=Path,
+        metavar="FILE",
+        default=hidden,
+        help="run log SQLite file (default: the config's, else the user data folder)",
+    )
+
+
+def _add_page_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_shared_arguments(parser)
+    hidden = argparse.SUPPRESS
+    parser.add_argument("--host", default=hidden, help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=hidden, help="port (default 7860)")
+    parser.add_argument("--share", action="store_true", default=hidden, help="also make a public Gradio share link")
+    parser.add_argument("--auth", default=hidden, help="user:password[,user2:password2] (or set PLAYGROUND_AUTH)")
+
+
+def build_parser(prog: str = "llm-playground") -> argparse.ArgumentParser:
+    bundled = bundled_configs()
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Side-by-side LLM playground. With no command, starts the page (same options as `ui`).",
+        epilog=f"Bundled configs ({bundled}): {', '.join(sorted(p.name for p in bundled.glob('*.yaml')))}",
+    )
+    _add_page_arguments(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_ui_arguments(commands.add_parser("ui", help="start the browser page (the default command)"))
+    _add_page_arguments(commands.add_parser("ui", help="start the browser page (the default command)"))
     compare = commands.add_parser("compare", help="run prompts against every pane, print a summary, log every run")
-    compare.add_argument("--config", default=DEFAULT_CONFIG, type=Path, help=f"YAML config (default {DEFAULT_CONFIG})")
+    _add_shared_arguments(compare)
     compare.add_argument("--prompt", action="append", default=[], help="a prompt (repeatable)")
     compare.add_argument("--prompts", type=Path, help="a text file with one prompt per line")
     compare.add_argument("--modes", type=_modes, default=(), help="stream,non-stream (default: each pane's own mode)")
     compare.add_argument("--repeat", type=int, default=1, help="repeats of every prompt (default 1)")
     compare.add_argument("--csv", type=Path, help="also write this invocation's runs to a CSV file")
-    compare.add_argument("--store", type=Path, help="run log SQLite file (default: the config's, else the user data folder)")
     compare.add_argument("--panes", type=lambda s: [p for p in s.split(",") if p], help="only these panes (comma-separated)")
-    tiny = commands.add_parser("tiny-model", help="write a tiny random-weight chat model folder (offline demo and tests)")
-    tiny.add_argument("output_dir", type=Path)
+    _add_tiny_model_command(commands)
     return parser
+
+
+def _add_tiny_model_command(commands: Any) -> None:
+    from playground.testing.tiny_model import TinyModelSpec
+
+    spec = TinyModelSpec()
+    tiny = commands.add_parser("tiny-model", help="write a tiny random-weight chat model folder (offline demo and tests)")
+    tiny.add_argument("output_dir", type=Path, help="folder to write (must be empty or new, unless --force)")
+    tiny.add_argument(
+        "--hidden-size",
+        type=int,
+        default=spec.hidden_size,
+        help=f"hidden size, a multiple of {2 * spec.num_heads} (default {spec.hidden_size})",
+    )
+    tiny.add_argument("--layers", type=int, default=spec.num_layers, help=f"decoder layers (default {spec.num_layers})")
+    tiny.add_argument("--vocab-size", type=int, default=spec.vocab_size, help=f"tokenizer vocabulary (default {spec.vocab_size})")
+    tiny.add_argument("--force", action="store_true", help="write into a non-empty folder, replacing files of the same names")
+
+
+def parse_args(argv: list[str] | None = None, prog: str = "llm-playground") -> argparse.Namespace:
+    """Parse, refuse options the chosen command would ignore, then fill the defaults once."""
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    args.command = args.command or "ui"
+    ignored = [name for name in PAGE_DEFAULTS if args.command != "ui" and name in vars(args)]
+    if args.command == "tiny-model":
+        ignored = [name for name in SHARED_DEFAULTS if name in vars(args)] + ignored
+    if ignored:
+        options = ", ".join(f"--{name}" for name in ignored)
+        parser.error(f"`{args.command}` does not take {options}; see `{prog} {args.command} --help`.")
+    if args.command != "tiny-model":
+        defaults = {**SHARED_DEFAULTS, **PAGE_DEFAULTS} if args.command == "ui" else SHARED_DEFAULTS
+        for name, value in defaults.items():
+            vars(args).setdefault(name, value)
+        args.config = args.config or default_config()
+    return args
 
 
 def _modes(text: str) -> tuple[Mode, ...]:
@@ -131,17 +208,45 @@ def command_ui(args: argparse.Namespace) -> int:
 def command_tiny_model(args: argparse.Namespace) -> int:
     from playground.testing.tiny_model import build_tiny_model
 
-    print(build_tiny_model(args.output_dir))
+    spec = _tiny_model_spec(args)
+    folder: Path = args.output_dir
+    if folder.exists() and not folder.is_dir():
+        raise PlaygroundError(f"{folder} is a file, not a folder: choose another path.")
+    if folder.is_dir() and any(folder.iterdir()) and not args.force:
+        raise PlaygroundError(f"{folder} is not empty: choose a new or empty folder, or add --force to write into it.")
+    from transformers.utils import logging as transformers_logging
+
+    # Only the path goes to stdout, so scripts can use it; saving 0.4 MB needs no progress bar.
+    transformers_logging.disable_progress_bar()
+    print(build_tiny_model(folder, spec))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _tiny_model_spec(args: argparse.Namespace) -> TinyModelSpec:
+    from playground.testing.tiny_model import MIN_VOCAB_SIZE, TinyModelSpec
+
+    spec = TinyModelSpec()
+    step = 2 * spec.num_heads  # whole, even attention heads (rotary embeddings pair dimensions)
+    if args.hidden_size < step or args.hidden_size % step:
+        raise PlaygroundError(f"--hidden-size must be a positive multiple of {step}, not {args.hidden_size}.")
+    if args.layers < 1:
+        raise PlaygroundError(f"--layers must be at least 1, not {args.layers}.")
+    if args.vocab_size < MIN_VOCAB_SIZE:
+        raise PlaygroundError(f"--vocab-size must be at least {MIN_VOCAB_SIZE} (the 256 byte symbols and the special tokens).")
+    return TinyModelSpec(
+        hidden_size=args.hidden_size,
+        intermediate_size=2 * args.hidden_size,
+        num_layers=args.layers,
+        vocab_size=args.vocab_size,
+    )
+
+
+def main(argv: list[str] | None = None, prog: str = "llm-playground") -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv, prog)
     handlers = {"ui": command_ui, "compare": command_compare, "tiny-model": command_tiny_model}
     try:
-        return handlers[args.command or "ui"](args)
+        return handlers[args.command](args)
     except PlaygroundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

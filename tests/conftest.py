@@ -98,20 +98,11 @@ class RunningApp:
 
     def settings_values(self) -> list:
         """The settings inputs of /send as the page starts with them."""
+        from playground.ui.settings import setting_values
+
         values: list = []
         for pane in self.config.panes:
-            p = pane.params
-            values += [
-                pane.model,
-                p.temperature,
-                p.top_p,
-                p.top_k,
-                p.max_tokens,
-                p.repetition_penalty,
-                p.seed,
-                pane.system or "",
-                pane.mode == "stream",
-            ]
+            values += setting_values(pane.model, pane.params, pane.system, pane.mode == "stream")
         return values
 
 

@@ -1,11 +1,17 @@
-"""`python -m playground compare` end to end, in a subprocess, on the tiny model and a loopback Ollama."""
+"""The command line: `compare` end to end (tiny model, loopback Ollama), option parsing, tiny-model, README commands."""
 
+import json
 import os
+import re
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import yaml
 
+from playground.cli import bundled_configs, default_config, main, parse_args
 from playground.store import RunStore
 from playground.tables import read_runs_csv
 from playground.testing.loopback import OllamaServer, Script
@@ -73,6 +79,101 @@ def test_bad_config_and_empty_prompt_give_one_clear_line(tmp_path):
     assert empty.returncode == 2 and "no prompt given" in empty.stderr
 
 
-def test_help_lists_the_subcommands():
+def test_help_lists_the_subcommands_under_the_module_name():
     result = subprocess.run([sys.executable, "-m", "playground", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "compare" in result.stdout
+    assert result.stdout.startswith("usage: python -m playground")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--config", "mine.yaml", "--store", "mine.sqlite", "compare", "--prompt", "hi"],
+        ["compare", "--config", "mine.yaml", "--store", "mine.sqlite", "--prompt", "hi"],
+        ["--config", "mine.yaml", "--store", "mine.sqlite", "ui"],
+        ["ui", "--config", "mine.yaml", "--store", "mine.sqlite"],
+        ["--config", "mine.yaml", "--store", "mine.sqlite"],
+    ],
+)
+def test_config_and_store_are_honoured_before_or_after_the_command(argv):
+    args = parse_args(argv)
+    assert (args.config, args.store) == (Path("mine.yaml"), Path("mine.sqlite"))
+
+
+def test_page_options_are_honoured_before_ui_and_defaults_fill_the_rest():
+    args = parse_args(["--port", "8000", "--share", "ui", "--host", "0.0.0.0"])
+    assert (args.command, args.host, args.port, args.share, args.auth, args.store) == ("ui", "0.0.0.0", 8000, True, None, None)
+    assert parse_args(["compare", "--prompt", "hi"]).config == default_config()
+
+
+@pytest.mark.parametrize(
+    ("argv", "refused"),
+    [
+        (["--port", "8000", "compare", "--prompt", "hi"], "`compare` does not take --port"),
+        (["--share", "--auth", "u:p", "compare"], "`compare` does not take --share, --auth"),
+        (["--config", "mine.yaml", "tiny-model", "out"], "`tiny-model` does not take --config"),
+    ],
+)
+def test_options_the_command_would_ignore_are_refused(argv, refused, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        parse_args(argv)
+    assert stopped.value.code == 2 and refused in capsys.readouterr().err
+
+
+def test_a_missing_config_before_compare_is_reported_not_replaced_by_the_default(tmp_path, capsys):
+    missing = tmp_path / "nonexistent.yaml"
+    assert main(["--config", str(missing), "compare", "--prompt", "hi"]) == 2
+    assert f"{missing}: file not found" in capsys.readouterr().err
+
+
+def test_default_config_is_the_checkouts_from_its_root_and_the_bundled_one_elsewhere(tmp_path, monkeypatch):
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(repo)
+    assert default_config() == Path("configs/default.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert default_config() == bundled_configs() / "default.yaml" and default_config().is_file()
+
+
+def test_tiny_model_prints_only_its_path_and_refuses_a_non_empty_folder(tmp_path, capfd):
+    target = tmp_path / "tiny"
+    sizes = ["--hidden-size", "32", "--layers", "1", "--vocab-size", "300"]
+    command = [sys.executable, "-m", "playground", "tiny-model", str(target), *sizes]
+    built = subprocess.run(command, capture_output=True, text=True, timeout=240, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert built.returncode == 0, built.stderr
+    assert built.stdout == f"{target}\n"
+    config = json.loads((target / "config.json").read_text())
+    assert (config["hidden_size"], config["num_hidden_layers"], config["vocab_size"]) == (32, 1, 300)
+    (target / "config.json").write_text("{}")
+    assert main(["tiny-model", str(target), *sizes]) == 2
+    assert "is not empty" in capfd.readouterr().err and (target / "config.json").read_text() == "{}"
+    assert main(["tiny-model", str(target), *sizes, "--force"]) == 0
+    assert capfd.readouterr().out == f"{target}\n"
+    assert json.loads((target / "config.json").read_text())["hidden_size"] == 32
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--hidden-size", "36", "multiple of 8"), ("--layers", "0", "at least 1"), ("--vocab-size", "10", "at least 261")],
+)
+def test_tiny_model_refuses_sizes_it_cannot_build(tmp_path, capsys, option, value, message):
+    assert main(["tiny-model", str(tmp_path / "tiny"), option, value]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "tiny").exists()
+
+
+def _readme_commands() -> list[list[str]]:
+    """The playground command lines in README.md's shell blocks, as argument lists."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [block.splitlines() for block in readme.split("```")[1::2]]
+    lines = [line.strip() for block in blocks if block and block[0] == "bash" for line in block[1:]]
+    starts = re.compile(r"^(\S*python\S*\s+-m\s+playground|\S*llm-playground)(\s|$)")
+    return [shlex.split(line, comments=True) for line in lines if starts.match(line)]
+
+
+def test_every_readme_command_is_in_a_form_that_runs_and_parses():
+    commands = _readme_commands()
+    assert len(commands) >= 6
+    for words in commands:
+        # The forms that work: the installed console script, or the checkout's environment.
+        assert words[0] == "llm-playground" or words[:3] == [".venv/bin/python", "-m", "playground"], words
+        parse_args(words[1 if words[0] == "llm-playground" else 3 :])

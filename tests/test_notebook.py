@@ -8,10 +8,11 @@ from nbclient import NotebookClient
 from playground.tables import runs_frame, write_runs_csv
 from tests.fakes import record_with
 
-NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "compare_backends.ipynb"
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOK = REPO / "notebooks" / "compare_backends.ipynb"
 
 
-def test_notebook_summarises_and_plots_an_exported_csv(tmp_path, monkeypatch):
+def _write_runs(path: Path) -> Path:
     records = [
         record_with(
             run_id=f"{pane}{mode}{i}",
@@ -24,13 +25,37 @@ def test_notebook_summarises_and_plots_an_exported_csv(tmp_path, monkeypatch):
         for mode in ("stream", "non-stream")
         for i in range(3)
     ]
-    csv_path = write_runs_csv(runs_frame(r.as_row() for r in records), tmp_path / "runs.csv")
+    return write_runs_csv(runs_frame(r.as_row() for r in records), path)
+
+
+def _execute(folder: Path) -> nbformat.NotebookNode:
+    """Run the notebook as Jupyter would when opened from `folder`."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    return notebook
+
+
+def _printed(notebook: nbformat.NotebookNode) -> str:
+    return "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
+
+
+def test_notebook_summarises_and_plots_an_exported_csv(tmp_path, monkeypatch):
+    csv_path = _write_runs(tmp_path / "runs.csv")
     monkeypatch.setenv("PLAYGROUND_RUNS_CSV", str(csv_path))
     monkeypatch.setenv("PLAYGROUND_FIGURE", str(tmp_path / "figure.png"))
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-    outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
-    assert "12 runs from" in outputs
+    notebook = _execute(NOTEBOOK.parent)
+    assert "12 runs from" in _printed(notebook)
     assert (tmp_path / "figure.png").stat().st_size > 5_000
     summary_html = notebook.cells[3].outputs[0]["data"]["text/plain"]
     assert "local" in summary_html and "non-stream" in summary_html
+
+
+def test_without_the_variable_it_finds_runs_csv_one_folder_up_where_compare_wrote_it(tmp_path, monkeypatch):
+    # A checkout-like layout outside the repository: runs.csv at the root, the notebook opened from notebooks/.
+    csv_path = _write_runs(tmp_path / "runs.csv")
+    opened_from = tmp_path / "notebooks"
+    opened_from.mkdir()
+    monkeypatch.delenv("PLAYGROUND_RUNS_CSV", raising=False)
+    monkeypatch.setenv("PLAYGROUND_FIGURE", str(tmp_path / "figure.png"))
+    monkeypatch.setenv("PYTHONPATH", str(REPO))  # the kernel imports playground from this checkout
+    assert f"12 runs from {csv_path}:" in _printed(_execute(opened_from))

@@ -7,7 +7,6 @@ Random weights produce gibberish, which is all the tests and benchmarks need.
 
 from __future__ import annotations
 
-import argparse
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,8 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
+# A byte-level BPE starts from the 256 byte symbols and the special tokens.
+MIN_VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
 _WORDS = (
     "the a model token stream answer moon bright when fast slow side pane latency "
     "measure first last time prompt reply panel local cloud server 明月 几时 有 把酒 问 青天 "
@@ -58,6 +59,7 @@ def build_tokenizer(spec: TinyModelSpec):
         vocab_size=spec.vocab_size,
         special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,  # its progress bars go to stdout, where callers expect only the path
     )
     tokenizer.train_from_iterator(_training_text(spec.seed), trainer=trainer)
     wrapped = PreTrainedTokenizerFast(
@@ -109,17 +111,3 @@ def build_tiny_model(output_dir: str | Path, spec: TinyModelSpec | None = None) 
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("output_dir")
-    parser.add_argument("--hidden-size", type=int, default=64)
-    parser.add_argument("--layers", type=int, default=2)
-    args = parser.parse_args(argv)
-    spec = TinyModelSpec(hidden_size=args.hidden_size, num_layers=args.layers)
-    print(build_tiny_model(args.output_dir, spec))
-
-
-if __name__ == "__main__":
-    main()

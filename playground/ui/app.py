@@ -7,6 +7,7 @@ renderer is attached with `.success`, so the browser runs them side by side.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import partial
 
@@ -22,6 +23,25 @@ from playground.ui.session import SessionRegistry
 from playground.ui.settings import COPYABLE_FIELDS, PaneControls, build_controls
 
 PANES_PER_ROW = 3
+# Each row of panes is a grid whose panes share its three rows (header, chat, settings) through a
+# subgrid: a header that wraps onto one more line moves every chat of the row down alike.
+PAGE_CSS = """
+.pane-row { display: grid !important; grid-template-columns: repeat(auto-fit, minmax(min(320px, 100%), 1fr)); }
+.pane-row > .pane { display: grid !important; grid-row: span 3; grid-template-rows: subgrid; }
+.pane-row > .pane > * { align-self: start; }
+"""
+# In the browser: saves the whole-log CSV that the click has just written, like any download.
+SAVE_FILE_JS = """
+(file) => {
+  if (!file?.url) return;
+  const link = document.createElement("a");
+  link.href = file.url;
+  link.download = file.orig_name || "runs.csv";
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}
+"""
 
 
 @dataclass
@@ -45,6 +65,7 @@ class PageView:
     plot: gr.Plot
     csv_session: gr.DownloadButton
     csv_all: gr.DownloadButton
+    csv_all_file: gr.File
 
     def settings_inputs(self) -> list:
         return [component for pane in self.panes for component in pane.controls.inputs()]
@@ -67,11 +88,16 @@ def build_app(config: PlaygroundConfig, store: RunStore, context: BackendContext
         sessions=SessionRegistry([p.name for p in panes]),
         results=Results(store),
     )
-    with gr.Blocks(title="LLM playground", fill_width=True) as demo:
+    with gr.Blocks(title="LLM playground", fill_width=True, analytics_enabled=analytics_enabled()) as demo:
         view = _layout(controller)
         _wire_events(demo, controller, view)
     demo.controller = controller  # for tests and embedding; the app itself holds no module state
     return demo
+
+
+def analytics_enabled() -> bool:
+    """Gradio's usage analytics stay off unless the user turns them on (GRADIO_ANALYTICS_ENABLED=True)."""
+    return os.environ.get("GRADIO_ANALYTICS_ENABLED", "False") == "True"
 
 
 def _layout(controller: Controller) -> PageView:
@@ -79,10 +105,10 @@ def _layout(controller: Controller) -> PageView:
     headers = controller.headers()
     pane_views = []
     for start in range(0, len(controller.panes), PANES_PER_ROW):
-        with gr.Row(equal_height=False):
+        with gr.Row(equal_height=False, elem_classes=["pane-row"]):
             for index in range(start, min(start + PANES_PER_ROW, len(controller.panes))):
                 pane = controller.panes[index]
-                with gr.Column(min_width=320, elem_id=f"pane-{index}"):
+                with gr.Column(min_width=320, elem_id=f"pane-{index}", elem_classes=["pane"]):
                     pane_header = gr.Markdown(headers[index], elem_id=f"pane-{index}-header")
                     chat = gr.Chatbot(label=pane.name, height=420, elem_id=f"pane-{index}-chat", buttons=["copy"])
                     pane_views.append(PaneView(pane_header, chat, build_controls(pane, index)))
@@ -110,8 +136,13 @@ def _layout(controller: Controller) -> PageView:
         plot = gr.Plot(label="Median TTFT and E2E per pane × mode", elem_id="median-plot")
         with gr.Row():
             csv_session = gr.DownloadButton("Download CSV (this session)", elem_id="csv-session", interactive=False)
+            # The whole log can be large: this button never holds a file. A click writes the CSV into
+            # the hidden csv_all_file, and the browser then saves it.
             csv_all = gr.DownloadButton("Download CSV (whole log)", elem_id="csv-all", interactive=False)
-    return PageView(pane_views, prompt, send, stop, regenerate, clear, both_modes, table, summary, plot, csv_session, csv_all)
+            csv_all_file = gr.File(visible=False, elem_id="csv-all-file")
+    return PageView(
+        pane_views, prompt, send, stop, regenerate, clear, both_modes, table, summary, plot, csv_session, csv_all, csv_all_file
+    )
 
 
 def _wire_events(demo: gr.Blocks, controller: Controller, view: PageView) -> None:
@@ -153,12 +184,25 @@ def _wire_events(demo: gr.Blocks, controller: Controller, view: PageView) -> Non
             api_name=f"copy_settings_{index}",
             **unlimited,
         )
-    demo.load(lambda: controller.headers(), None, [p.header for p in view.panes], api_name="headers", **unlimited)
+    _wire_page_events(demo, controller, view)
+
+
+def _wire_page_events(demo: gr.Blocks, controller: Controller, view: PageView) -> None:
+    """What happens as a page opens and closes, and the whole-log download."""
+    unlimited = {"concurrency_limit": None}
+    headers = [p.header for p in view.panes]
+    # A dict, so that one pane's single header is not taken for a list of outputs.
+    demo.load(lambda: dict(zip(headers, controller.headers(), strict=True)), None, headers, api_name="headers", **unlimited)
+    unset = [number for pane in view.panes for number in pane.controls.unset_numbers()]
+    if unset:
+        demo.load(lambda: dict.fromkeys(unset), None, unset, api_visibility="private", **unlimited)
 
     def results(request: gr.Request):
         return _results(controller, request)
 
     demo.load(results, None, view.results_outputs(), api_name="results", **unlimited)
+    written = view.csv_all.click(lambda: controller.results.csv(None), None, view.csv_all_file, api_name="csv_all", **unlimited)
+    written.success(None, view.csv_all_file, None, js=SAVE_FILE_JS, api_visibility="private")
 
     def free(request: gr.Request) -> None:
         controller.sessions.free(request.session_hash)
@@ -193,18 +237,20 @@ def _attach_renderers(event, controller: Controller, view: PageView, api_prefix:
 def _results(controller: Controller, request: gr.Request, turn_finished: bool = True):
     results = controller.results
     runs = results.runs(request.session_hash)
+    # Any session may download the whole log once it holds a run, whoever made it.
+    whole_log = gr.update(interactive=results.store.count() > 0)
     if runs.empty:
-        return [results.table(runs), results.summary(runs), None, gr.update(interactive=False), gr.update(interactive=False)]
+        return [results.table(runs), results.summary(runs), None, gr.update(interactive=False), whole_log]
     if not turn_finished:
         # Other panes are still streaming: keep the tables current, but leave the plot and the
-        # CSV files (CPU-heavy, holding the GIL) for when the turn is over.
+        # CSV file (CPU-heavy, holding the GIL) for when the turn is over.
         return [results.table(runs), results.summary(runs), gr.skip(), gr.skip(), gr.skip()]
     return [
         results.table(runs),
         results.summary(runs),
         results.plot(runs),
         gr.update(value=results.csv(request.session_hash), interactive=True),
-        gr.update(value=results.csv(None), interactive=True),
+        whole_log,
     ]
 
 

@@ -28,6 +28,11 @@ UPDATES_PER_SECOND = 20
 SECONDS_PER_SHOWN_MESSAGE = 0.003
 
 
+def refusal(message: str) -> gr.Error:
+    """A message for the user, who did something the page cannot do now; not a fault, so no traceback."""
+    return gr.Error(message, print_exception=False)
+
+
 def update_interval(shown_messages: int) -> float:
     return 1 / UPDATES_PER_SECOND + SECONDS_PER_SHOWN_MESSAGE * shown_messages
 
@@ -69,24 +74,24 @@ class Controller:
     def start_turn(
         self, prompt: str, both_modes: bool, settings_values: Sequence[Any], session_id: str, regenerate: bool = False
     ) -> None:
-        """Validate and start one turn; raises gr.Error with a message for the user."""
+        """Validate and start one turn; raises a `refusal` with a message for the user."""
         state = self.sessions.get(session_id)
         with state.lock:
             if state.busy():
-                raise gr.Error("A run is still in flight: wait for it or press Stop.")
+                raise refusal("A run is still in flight: wait for it or press Stop.")
             if regenerate:
                 if not state.last_prompt:
-                    raise gr.Error("Nothing to regenerate yet: send a prompt first.")
+                    raise refusal("Nothing to regenerate yet: send a prompt first.")
                 prompt = state.last_prompt
                 for conversation in state.conversations.values():
                     conversation.drop_last_turn()
             if not prompt or not prompt.strip():
-                raise gr.Error("The prompt is empty: type something to send.")
+                raise refusal("The prompt is empty: type something to send.")
             try:
                 settings = self._settings(settings_values)
                 turn = self._new_turn(state, prompt, settings, both_modes)
             except PlaygroundError as exc:
-                raise gr.Error(exc.message) from None
+                raise refusal(exc.message) from None
             state.turn, state.last_prompt = turn, prompt
             state.turns_started += 1
         turn.start()
@@ -131,7 +136,7 @@ class Controller:
         state = self.sessions.get(session_id)
         with state.lock:
             if state.busy():
-                raise gr.Error("Stop the run in flight before clearing.")
+                raise refusal("Stop the run in flight before clearing.")
             for conversation in state.conversations.values():
                 conversation.clear()
             state.last_prompt = None

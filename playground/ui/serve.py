@@ -1,4 +1,4 @@
-"""Start the page: `python -m playground [--config FILE] [--host H] [--port P] [--share] [--auth user:pass]`."""
+"""Start the page: `llm-playground [--config FILE] [--host H] [--port P] [--share] [--auth user:pass]`."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from playground.config import load_config
 from playground.errors import InputError
 from playground.store import RunStore, default_store_path
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 AUTH_ENV = "PLAYGROUND_AUTH"
 
@@ -47,6 +51,27 @@ def tune_interpreter() -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
 
+def launch(
+    demo: gr.Blocks, host: str, port: int, share: bool = False, auth: list[tuple[str, str]] | None = None
+) -> tuple[str, str | None]:
+    """Start serving a page built by `build_app` without blocking; return its local and share URLs."""
+    from playground.ui.app import PAGE_CSS
+
+    demo.queue(default_concurrency_limit=None)
+    _, local_url, share_url = demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        auth=auth,
+        max_threads=256,
+        prevent_thread_lock=True,
+        quiet=True,
+        footer_links=["api"],
+        css=PAGE_CSS,
+    )
+    return local_url, share_url
+
+
 def serve(options: ServeOptions) -> int:
     from playground.ui.app import build_app
 
@@ -59,17 +84,7 @@ def serve(options: ServeOptions) -> int:
         print("warning: --share without --auth: anyone with the link can use your backends and keys.", file=sys.stderr)
     print(f"Loading {len(config.panes)} panes from {options.config}; run log: {store_path}", file=sys.stderr)
     demo = build_app(config, RunStore(store_path))
-    demo.queue(default_concurrency_limit=None)
-    _, local_url, share_url = demo.launch(
-        server_name=options.host,
-        server_port=options.port,
-        share=options.share,
-        auth=auth,
-        max_threads=256,
-        prevent_thread_lock=True,
-        quiet=True,
-        footer_links=["api"],
-    )
+    local_url, share_url = launch(demo, options.host, options.port, options.share, auth)
     print(f"Playground running at {local_url}", file=sys.stderr)
     if options.share:
         if share_url:

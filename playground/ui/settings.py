@@ -1,21 +1,31 @@
-"""Per-pane settings: the controls in each pane's accordion and their validation."""
+"""Per-pane settings: the controls in each pane's accordion and their validation.
+
+The generation parameters are read from `GenerationParams` itself, so a parameter added there
+appears in every pane without touching this module: a number box for numbers, a list for a
+fixed set of choices. An unset parameter looks unset: an empty box, or the choice "default".
+"""
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Union, get_args, get_origin
 
 import gradio as gr
 from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
 from playground.backends.base import GenerationParams, Mode
 from playground.errors import InputError
 from playground.panes import Pane
 
-PARAM_FIELDS = ("temperature", "top_p", "top_k", "max_tokens", "repetition_penalty", "seed")
-# The order of a pane's setting values as event inputs.
+PARAM_FIELDS: tuple[str, ...] = tuple(GenerationParams.model_fields)
+# The order of a pane's setting values as event inputs (and in the page's API).
 SETTING_FIELDS = ("model", *PARAM_FIELDS, "system", "stream")
 COPYABLE_FIELDS = (*PARAM_FIELDS, "system", "stream")
+# What an unset parameter shows: the placeholder of an empty box, the first entry of a list.
+UNSET = "default"
+PARAMS_PER_ROW = 2
 
 
 @dataclass(frozen=True)
@@ -37,9 +47,51 @@ class PaneControls:
     def copyable(self) -> list[gr.components.Component]:
         return [self.components[name] for name in COPYABLE_FIELDS]
 
+    def unset_numbers(self) -> list[gr.Number]:
+        """Number boxes built without a value. Gradio's box shows, and then sends, 0 for a value it was
+        built with as None, but keeps a None set by an event empty: the page sets these on load."""
+        return [c for c in self.components.values() if isinstance(c, gr.Number) and c.value is None]
 
-def _number(label: str, value: Any, index: int, name: str, precision: int | None = None, **limits: Any) -> gr.Number:
-    return gr.Number(value=value, label=label, precision=precision, elem_id=f"pane-{index}-{name}", **limits)
+
+def _value_types(field: FieldInfo) -> tuple[Any, ...]:
+    """The types a field accepts, without None (`float | None` → (float,))."""
+    annotation = field.annotation
+    if get_origin(annotation) in (Union, types.UnionType):
+        return tuple(arg for arg in get_args(annotation) if arg is not type(None))
+    return (annotation,)
+
+
+def choices_of(name: str) -> tuple[str, ...] | None:
+    """The allowed values of a parameter with a fixed set of them; None for a number."""
+    (kind, *_) = _value_types(GenerationParams.model_fields[name])
+    return get_args(kind) if get_origin(kind) is Literal else None
+
+
+def _is_integer(name: str) -> bool:
+    return _value_types(GenerationParams.model_fields[name]) == (int,)
+
+
+def _param_control(name: str, value: Any, elem_id: str) -> gr.components.Component:
+    choices = choices_of(name)
+    if choices is not None:
+        return gr.Dropdown(choices=[UNSET, *choices], value=shown_value(name, value), label=name, elem_id=elem_id)
+    if _value_types(GenerationParams.model_fields[name]) not in ((int,), (float,)):
+        raise TypeError(f"GenerationParams.{name}: no settings control for {GenerationParams.model_fields[name].annotation}")
+    integer = _is_integer(name)
+    # No minimum/maximum here: GenerationParams checks the range, with a message naming the pane.
+    return gr.Number(
+        value=value, label=name, placeholder=UNSET, precision=0 if integer else None, step=1 if integer else 0.05, elem_id=elem_id
+    )
+
+
+def shown_value(name: str, value: Any) -> Any:
+    """What a control shows for a parameter's value (None: unset)."""
+    return UNSET if value is None and choices_of(name) is not None else value
+
+
+def setting_values(model: str, params: GenerationParams, system: str | None, stream: bool) -> list[Any]:
+    """One pane's values in SETTING_FIELDS order, as its controls show them and the page's API takes them."""
+    return [model, *(shown_value(name, getattr(params, name)) for name in PARAM_FIELDS), system or "", stream]
 
 
 def build_controls(pane: Pane, index: int) -> PaneControls:
@@ -54,18 +106,10 @@ def build_controls(pane: Pane, index: int) -> PaneControls:
                 choices=choices, value=pane.config.model, allow_custom_value=True, label="model", elem_id=f"pane-{index}-model"
             ),
         }
-        with gr.Row():
-            components["temperature"] = _number(
-                "temperature (blank: default)", params.temperature, index, "temperature", minimum=0, maximum=2
-            )
-            components["top_p"] = _number("top_p", params.top_p, index, "top_p", minimum=0, maximum=1)
-            components["top_k"] = _number("top_k", params.top_k, index, "top_k", precision=0, minimum=0)
-        with gr.Row():
-            components["max_tokens"] = _number("max_tokens", params.max_tokens, index, "max_tokens", precision=0, minimum=1)
-            components["repetition_penalty"] = _number(
-                "repetition_penalty", params.repetition_penalty, index, "repetition_penalty"
-            )
-            components["seed"] = _number("seed", params.seed, index, "seed", precision=0)
+        for start in range(0, len(PARAM_FIELDS), PARAMS_PER_ROW):
+            with gr.Row():
+                for name in PARAM_FIELDS[start : start + PARAMS_PER_ROW]:
+                    components[name] = _param_control(name, getattr(params, name), f"pane-{index}-{name}")
         components["system"] = gr.Textbox(
             value=pane.config.system or "", label="system prompt", lines=2, elem_id=f"pane-{index}-system"
         )
@@ -77,10 +121,11 @@ def build_controls(pane: Pane, index: int) -> PaneControls:
 def parse_settings(pane_name: str, values: Any) -> PaneSettings:
     """Turn one pane's control values into validated settings; errors name the pane and the field."""
     named = dict(zip(SETTING_FIELDS, values, strict=True))
-    raw = {name: named[name] for name in PARAM_FIELDS if named[name] not in (None, "")}
-    for name in ("top_k", "max_tokens", "seed"):
-        if name in raw and float(raw[name]).is_integer():
-            raw[name] = int(raw[name])
+    raw = {name: named[name] for name in PARAM_FIELDS if named[name] not in (None, "", UNSET)}
+    for name, value in raw.items():
+        # Number boxes send floats; 12.0 is the integer 12, 12.5 is left for validation to refuse.
+        if _is_integer(name) and isinstance(value, float) and value.is_integer():
+            raw[name] = int(value)
     try:
         params = GenerationParams.model_validate(raw)
     except ValidationError as exc:

@@ -1,10 +1,15 @@
 """The page's endpoints through gradio_client (the browser tests cover what only a browser does)."""
 
+import json
+import urllib.request
+
 from gradio_client import Client
 
+from playground.backends.base import GenerationParams
 from playground.records import COLUMNS
 from playground.tables import read_runs_csv
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
+from playground.ui.settings import COPYABLE_FIELDS, SETTING_FIELDS, setting_values
 from tests.conftest import chat_texts
 
 
@@ -37,18 +42,34 @@ def test_panes_answer_keep_their_own_history_and_log_every_run(serve_app):
     assert {r["mode"] for r in rows if r["pane"] == "ollama"} == {"non-stream"}
 
 
-def test_results_endpoint_gives_table_summary_and_both_csv_files(serve_app):
+def test_results_give_table_summary_and_session_csv_and_the_whole_log_csv_is_written_on_demand(serve_app):
     with OpenAIServer({"m": Script()}) as server:
         app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
         client = Client(app.url, verbose=False)
         _turn(client, app, "one")
         table, summary, _plot, session_csv, all_csv = client.predict(api_name="/results")
+        other = Client(app.url, verbose=False)
+        _turn(other, app, "two")
+        whole_log = client.predict(api_name="/csv_all")
     assert table["headers"][:4] == ["started_at", "pane", "mode", "status"] and len(table["data"]) == 1
     assert summary["data"][0][:4] == ["a", "stream", 1, 0]
-    for csv_file in (session_csv, all_csv):
-        assert csv_file["interactive"] is True
-        frame = read_runs_csv(csv_file["value"])
-        assert list(frame.columns) == list(COLUMNS) and len(frame) == 1
+    assert session_csv["interactive"] is True
+    frame = read_runs_csv(session_csv["value"])
+    assert list(frame.columns) == list(COLUMNS) and len(frame) == 1
+    # The whole log is not written at every turn's end, only when its button asks for it.
+    assert all_csv == {"interactive": True, "__type__": "update"}
+    everyone = read_runs_csv(whole_log)
+    assert list(everyone.columns) == list(COLUMNS) and sorted(everyone["prompt"]) == ["one", "two"]
+
+
+def test_a_new_session_can_download_the_whole_log_when_it_holds_runs(serve_app):
+    with OpenAIServer({"m": Script()}) as server:
+        app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
+        first_look = Client(app.url, verbose=False).predict(api_name="/results")
+        _turn(Client(app.url, verbose=False), app, "one")
+        newcomer = Client(app.url, verbose=False).predict(api_name="/results")
+    assert (first_look[3]["interactive"], first_look[4]["interactive"]) == (False, False)
+    assert (newcomer[3]["interactive"], newcomer[4]["interactive"]) == (False, True)
 
 
 def test_run_both_modes_alternates_and_shows_the_paired_difference(serve_app):
@@ -80,10 +101,12 @@ def test_settings_changes_reach_the_backend_and_bad_values_are_refused(serve_app
     with OpenAIServer({"m": Script(), "other": Script(tokens=("from other",))}) as server:
         app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
         client = Client(app.url, verbose=False)
-        values = ["other", 0.3, 0.9, None, 12, None, 7, "", False]
-        chat = _turn(client, app, "hi", values=values)[0]
+        params = GenerationParams(temperature=0.3, top_p=0.9, max_tokens=12, seed=7, min_p=0.05, thinking="off")
+        chat = _turn(client, app, "hi", values=setting_values("other", params, None, False))[0]
         sent = server.requests[-1]
-        refused = app.refusal(client, "hi", ["m", None, None, None, None, -1.0, None, "", True])
+        bad = setting_values("m", GenerationParams(), None, True)
+        bad[SETTING_FIELDS.index("repetition_penalty")] = -1.0
+        refused = app.refusal(client, "hi", bad)
     assert (sent["model"], sent["temperature"], sent["top_p"], sent["max_tokens"], sent["seed"], sent["stream"]) == (
         "other",
         0.3,
@@ -93,17 +116,37 @@ def test_settings_changes_reach_the_backend_and_bad_values_are_refused(serve_app
         False,
     )
     assert "from other" in chat_texts(chat)
-    assert app.store.rows()[0]["pane"] == "a" and app.store.rows()[0]["model"] == "other"
+    row = app.store.rows()[0]
+    assert row["pane"] == "a" and row["model"] == "other"
+    # This server is not known to take min_p or thinking: they are recorded as ignored, not dropped silently.
+    assert "min_p" in row["ignored_params"] and "thinking" in row["ignored_params"]
     assert "a: repetition_penalty: Input should be greater than 0" in refused
 
 
-def test_empty_prompt_is_refused_with_a_message(serve_app):
+def test_empty_prompt_is_refused_with_a_message_and_no_traceback(serve_app, capfd):
     with OpenAIServer({"m": Script()}) as server:
         app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": server.url + "/v1"}])
         client = Client(app.url, verbose=False)
+        capfd.readouterr()
         message = app.refusal(client, "   ")
+        printed = capfd.readouterr()
     assert "The prompt is empty" in message
     assert app.store.count() == 0
+    # Gradio prints a refusal's traceback before it answers the browser, so it would be here by now.
+    assert "Traceback" not in printed.err + printed.out
+
+
+def test_a_single_pane_gets_its_header(serve_app):
+    app = serve_app([{"name": "solo", "backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}])
+    assert Client(app.url, verbose=False).predict(api_name="/headers").startswith("**solo** · openai")
+
+
+def test_the_page_does_not_phone_home(serve_app, monkeypatch):
+    monkeypatch.delenv("GRADIO_ANALYTICS_ENABLED", raising=False)
+    app = serve_app([{"name": "a", "backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}])
+    with urllib.request.urlopen(f"{app.url}/config", timeout=10) as response:
+        config = json.load(response)
+    assert config["analytics_enabled"] is False
 
 
 def test_regenerate_replaces_the_last_turn_and_clear_forgets_everything(serve_app):
@@ -129,5 +172,8 @@ def test_copy_settings_sends_one_panes_values_to_every_pane(serve_app):
         pane = {"backend": "openai", "model": "m", "base_url": server.url + "/v1"}
         app = serve_app([{"name": "a", **pane}, {"name": "b", **pane}, {"name": "c", **pane}])
         client = Client(app.url, verbose=False)
-        copied = client.predict(0.2, 0.5, 40, 64, 1.1, 9, "be terse", False, api_name="/copy_settings_1")
-    assert list(copied) == [0.2, 0.5, 40, 64, 1.1, 9, "be terse", False] * 3
+        params = GenerationParams(temperature=0.2, top_p=0.5, top_k=40, max_tokens=64, repetition_penalty=1.1, seed=9, min_p=0.1)
+        values = setting_values("m", params, "be terse", False)[1:]
+        assert len(values) == len(COPYABLE_FIELDS)
+        copied = client.predict(*values, api_name="/copy_settings_1")
+    assert list(copied) == values * 3

@@ -12,9 +12,11 @@ import time
 import pytest
 
 from playground.records import COLUMNS
+from playground.store import RunStore
 from playground.tables import read_runs_csv
 from playground.testing.browser import WATCH_PANES_FOR, open_page, send, wait_for_enabled, wait_for_text, wait_idle
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
+from tests.fakes import record_with
 from tests.ui.conftest import ARTIFACTS, screenshot
 
 pytestmark = pytest.mark.browser
@@ -172,3 +174,42 @@ def test_final_text_renders_soon_after_the_last_token_of_fast_streams(serve_app,
     _record_figure("last_token_to_final_render_ms", {k: round(v, 1) for k, v in delays_ms.items()})
     assert all(row["output_tokens"] == 2000 for row in rows.values())
     assert max(delays_ms.values()) < 1500, delays_ms
+
+
+def test_a_fresh_page_lines_up_its_panes_keeps_unset_settings_unset_and_downloads_the_whole_log(
+    launch_page, page, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("PLAYGROUND_TEST_MISSING_KEY", raising=False)
+    store = RunStore(tmp_path / "runs.sqlite")
+    store.add(record_with(run_id="earlier", session_id="someone-else", prompt="an earlier question"))
+    closed = "http://127.0.0.1:9"
+    url = launch_page(
+        [
+            {"name": "short", "backend": "ollama", "model": "m", "host": closed},
+            # A long model name and a long reason: this header wraps onto more lines than its neighbours'.
+            {"name": "long", "backend": "openai", "model": "some-org/a-very-long-model-name-that-wraps-the-header-line",
+             "base_url": closed + "/v1", "api_key_env": "PLAYGROUND_TEST_MISSING_KEY"},
+            {"name": "third", "backend": "openai", "model": "m", "base_url": closed + "/v1"},
+        ],
+        store,
+    )  # fmt: skip
+    _open(page, url)
+    header_text_heights = [page.locator(f"#pane-{i}-header [data-testid=markdown]").bounding_box()["height"] for i in range(3)]
+    chat_tops = [page.locator(f"#pane-{i}-chat").bounding_box()["y"] for i in range(3)]
+    page.click("#pane-0-settings button")
+    top_k = page.locator("#pane-0-top_k input")
+    top_k.wait_for()
+    unset = (top_k.input_value(), top_k.get_attribute("placeholder"))
+    thinking = page.locator("#pane-0-thinking input").input_value()
+    wait_for_enabled(page, "#csv-all")
+    with page.expect_download() as download:
+        page.click("#csv-all")
+    exported = read_runs_csv(download.value.path())
+    screenshot(page, "fresh-page")
+    _send(page, "hi")  # with pane 0's settings open: its empty boxes must not be sent as zeros
+    sent = {r["pane"]: json.loads(r["params_json"]) for r in _wait_rows(store, 4) if r["run_id"] != "earlier"}
+    assert max(header_text_heights) > min(header_text_heights), "the headers should differ in length for this test"
+    assert max(chat_tops) - min(chat_tops) < 1, f"chat tops {chat_tops}"
+    assert unset == ("", "default") and thinking == "default"
+    assert list(exported["prompt"]) == ["an earlier question"]
+    assert sent["short"] == {}

@@ -15,7 +15,9 @@ from contextlib import contextmanager
 import yaml
 from gradio_client import Client
 
+from playground.backends.base import GenerationParams
 from playground.testing.loopback import free_port
+from playground.ui.settings import setting_values
 
 FAKE_KEY = "sk-playgroundFAKEKEY0123456789abcdef"
 
@@ -114,7 +116,7 @@ def test_share_without_auth_warns(tmp_path):
 def test_no_secret_reaches_the_page_its_config_or_its_api(tmp_path):
     with _running(tmp_path) as (url, output):
         client = Client(url, verbose=False)
-        settings = ["m", None, None, None, None, None, None, "", True, "m", None, None, None, None, None, None, "", True]
+        settings = setting_values("m", GenerationParams(), None, True) * 2
         client.predict("hi", False, *settings, api_name="/send")
         chats = [client.predict(api_name=f"/pane_{i}") for i in range(2)]
         pages = [
