@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from playground.backends.base import Mode
+from playground.backends.base import MODES, Mode
 from playground.compare import ComparePlan, run_compare
 from playground.config import PlaygroundConfig, load_config
 from playground.errors import PlaygroundError
@@ -16,12 +16,11 @@ from playground.panes import build_panes
 from playground.records import RunRecord
 from playground.runner import FanOutRunner
 from playground.store import RunStore, default_store_path
-from playground.tables import runs_frame, summary_frame, write_runs_csv
+from playground.tables import runs_frame, summary_frame, summary_view, write_runs_csv
 
 if TYPE_CHECKING:
     from playground.testing.tiny_model import TinyModelSpec
 
-MODES: tuple[Mode, ...] = ("stream", "non-stream")
 CONFIGS_DIR = Path("configs")
 DEFAULT_CONFIG_NAME = "default.yaml"
 # Options of the page. Given before a command they would be ignored by it, so they are refused there.
@@ -185,10 +184,7 @@ def command_compare(args: argparse.Namespace) -> int:
 
 def _report(records: list[RunRecord], store_path: Path, csv_path: Path | None) -> None:
     frame = runs_frame(r.as_row() for r in records)
-    summary = summary_frame(frame)
-    columns = ["pane", "mode", "n", "errors", "cancelled", "ttft_s_p50", "ttft_s_p90", "e2e_s_p50", "e2e_s_p90"]
-    columns += ["decode_tps_p50", "decode_tps_p90", "output_tokens_p50"]
-    print(summary.reindex(columns=columns).to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
+    print(summary_view(summary_frame(frame)).to_string(index=False))
     failures = {(r.pane, r.error_message) for r in records if r.status != "ok"}
     for pane, message in sorted(failures, key=lambda item: item[0]):
         print(f"{pane}: {message}")

@@ -108,20 +108,19 @@ class RunningApp:
 
 @pytest.fixture
 def serve_app(tmp_path) -> Iterator:
-    """serve_app(panes, auth=None) → RunningApp; every app started is closed after the test."""
+    """serve_app(panes, auth=None, store=None) → RunningApp, launched as `llm-playground` launches it
+    (its CSS included); every app started is closed after the test."""
     started = []
 
-    def serve(panes: list[dict], auth: list[tuple[str, str]] | None = None) -> RunningApp:
+    def serve(panes: list[dict], auth: list[tuple[str, str]] | None = None, store: RunStore | None = None) -> RunningApp:
         from playground.ui.app import build_app
+        from playground.ui.serve import launch
 
         config = parse_config({"panes": panes})
-        store = RunStore(tmp_path / f"runs-{len(started)}.sqlite")
+        store = store or RunStore(tmp_path / f"runs-{len(started)}.sqlite")
         demo = build_app(config, store)
-        demo.queue(default_concurrency_limit=None)
-        _, url, _ = demo.launch(
-            server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, auth=auth, max_threads=256
-        )
         started.append(demo)
+        url, _ = launch(demo, "127.0.0.1", free_port(), auth=auth)
         return RunningApp(url.rstrip("/"), store, config, demo)
 
     yield serve

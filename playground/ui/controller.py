@@ -173,7 +173,13 @@ class Controller:
             yield committed
 
     def headers(self) -> list[str]:
-        return [header(p.name, p.backend.kind, p.config.model, p.config.mode, p.backend.check()) for p in self.panes]
+        return [self._header(pane) for pane in self.panes]
+
+    @staticmethod
+    def _header(pane: Pane) -> str:
+        problem = pane.backend.check()
+        details = pane.backend.details() if problem is None else ""
+        return header(pane.name, pane.backend.kind, pane.config.model, pane.config.mode, problem, details)
 
     def busy(self, session_id: str) -> bool:
         return self.sessions.get(session_id).busy()

@@ -27,9 +27,16 @@ def _thinking(reasoning: str, done: bool) -> dict:
     }
 
 
+NOTICE_TITLE = "⏳ Waiting to retry"
+
+
 def live_messages(snapshot: Snapshot, streaming: bool) -> list[dict]:
     """Messages for a run still in flight."""
     messages = [_thinking(snapshot.reasoning, done=False)] if snapshot.reasoning else []
+    if snapshot.notice:
+        # A wait the person should see (a rate limit before a retry), instead of a silent pane.
+        notice = {"title": NOTICE_TITLE, "status": "pending"}
+        messages.append({"role": "assistant", "content": snapshot.notice, "metadata": notice})
     if not streaming:
         messages.append({"role": "assistant", "content": "", "metadata": {"title": WAITING_TITLE, "status": "pending"}})
     elif snapshot.text:
@@ -98,7 +105,7 @@ def paired_difference(records: Sequence[RunRecord]) -> str | None:
     return f"non-stream − stream: ΔTTFT {ttft * 1000:+.0f} ms · ΔE2E {e2e * 1000:+.0f} ms"
 
 
-def header(name: str, backend: str, model: str, mode: str, problem: str | None) -> str:
-    status = f"unavailable: {problem}" if problem else "ready"
+def header(name: str, backend: str, model: str, mode: str, problem: str | None, details: str = "") -> str:
+    status = f"unavailable: {problem}" if problem else "ready" + (f" · {details}" if details else "")
     icon = "🔴" if problem else "🟢"
     return f"**{name}** · {backend} · `{model}` · {mode}  \n{icon} {status}"

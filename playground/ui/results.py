@@ -8,15 +8,11 @@ from pathlib import Path
 import pandas as pd
 
 from playground.store import RunStore
-from playground.tables import runs_frame, summary_frame, write_runs_csv
+from playground.tables import runs_frame, summary_frame, summary_view, write_runs_csv
 
 TABLE_COLUMNS = [
     "started_at", "pane", "mode", "status", "ttft_s", "e2e_s", "output_tokens", "token_source",
     "decode_tps", "e2e_tps", "queue_s", "error_message",
-]  # fmt: skip
-SUMMARY_COLUMNS = [
-    "pane", "mode", "n", "errors", "cancelled", "ttft_s_p50", "ttft_s_p90",
-    "e2e_s_p50", "e2e_s_p90", "decode_tps_p50", "decode_tps_p90",
 ]  # fmt: skip
 
 
@@ -37,7 +33,7 @@ class Results:
         return view.round({"ttft_s": 3, "e2e_s": 3, "decode_tps": 1, "e2e_tps": 1, "queue_s": 3})
 
     def summary(self, runs: pd.DataFrame) -> pd.DataFrame:
-        return summary_frame(runs).reindex(columns=SUMMARY_COLUMNS).round(3)
+        return summary_view(summary_frame(runs))
 
     def plot(self, runs: pd.DataFrame):
         """Grouped bars of median TTFT and E2E per pane × mode (None before the first successful run)."""

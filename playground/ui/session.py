@@ -12,11 +12,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from playground.backends.base import Message, Mode
+from playground.backends.base import MODES, Message, Mode, alternated
 from playground.records import RunRecord
 from playground.runner import Batch, FanOutRunner, PaneJob, RunHandle
-
-MODES: tuple[Mode, Mode] = ("stream", "non-stream")
 
 
 @dataclass
@@ -166,7 +164,7 @@ def step_modes(pane_modes: Sequence[Mode], both: bool, turn_number: int) -> list
     """Per step, each pane's mode. Both modes: two steps whose order alternates per turn."""
     if not both:
         return [list(pane_modes)]
-    first, second = MODES if turn_number % 2 == 0 else MODES[::-1]
+    first, second = alternated(MODES, turn_number)
     return [[first] * len(pane_modes), [second] * len(pane_modes)]
 
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from playground.config import parse_config
-from playground.store import RunStore
 from playground.testing.browser import launch_chromium
-from playground.testing.loopback import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
@@ -31,25 +27,6 @@ def page(browser):
     opened = context.new_page()
     yield opened
     context.close()
-
-
-@pytest.fixture
-def launch_page() -> Iterator:
-    """launch_page(panes, store) → URL of the page, launched as `llm-playground` launches it (its CSS included)."""
-    from playground.ui.app import build_app
-    from playground.ui.serve import launch
-
-    started = []
-
-    def start(panes: list[dict], store: RunStore) -> str:
-        demo = build_app(parse_config({"panes": panes}), store)
-        started.append(demo)
-        url, _ = launch(demo, "127.0.0.1", free_port())
-        return url.rstrip("/")
-
-    yield start
-    for demo in started:
-        demo.close()
 
 
 def screenshot(page, name: str) -> Path:

@@ -177,13 +177,13 @@ def test_final_text_renders_soon_after_the_last_token_of_fast_streams(serve_app,
 
 
 def test_a_fresh_page_lines_up_its_panes_keeps_unset_settings_unset_and_downloads_the_whole_log(
-    launch_page, page, tmp_path, monkeypatch
+    serve_app, page, tmp_path, monkeypatch
 ):
     monkeypatch.delenv("PLAYGROUND_TEST_MISSING_KEY", raising=False)
     store = RunStore(tmp_path / "runs.sqlite")
     store.add(record_with(run_id="earlier", session_id="someone-else", prompt="an earlier question"))
     closed = "http://127.0.0.1:9"
-    url = launch_page(
+    app = serve_app(
         [
             {"name": "short", "backend": "ollama", "model": "m", "host": closed},
             # A long model name and a long reason: this header wraps onto more lines than its neighbours'.
@@ -191,8 +191,9 @@ def test_a_fresh_page_lines_up_its_panes_keeps_unset_settings_unset_and_download
              "base_url": closed + "/v1", "api_key_env": "PLAYGROUND_TEST_MISSING_KEY"},
             {"name": "third", "backend": "openai", "model": "m", "base_url": closed + "/v1"},
         ],
-        store,
+        store=store,
     )  # fmt: skip
+    url = app.url
     _open(page, url)
     header_text_heights = [page.locator(f"#pane-{i}-header [data-testid=markdown]").bounding_box()["height"] for i in range(3)]
     chat_tops = [page.locator(f"#pane-{i}-chat").bounding_box()["y"] for i in range(3)]
