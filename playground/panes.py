@@ -31,6 +31,17 @@ class BackendContext:
             return self._shared[key]
 
 
+def check_prompt(prompt: str | None) -> None:
+    """Refuse an empty or oversized prompt with a message for the person who typed it."""
+    if not prompt or not prompt.strip():
+        raise InputError("The prompt is empty: type something to send.")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InputError(
+            f"The prompt is {len(prompt):,} characters; the playground takes at most {MAX_PROMPT_CHARS:,}. "
+            "Shorten it (or split it over several turns)."
+        )
+
+
 @dataclass
 class Pane:
     config: PaneConfig
@@ -57,13 +68,7 @@ class Pane:
         params: GenerationParams | None = None,
         system: str | None = None,
     ) -> ChatRequest:
-        if not prompt or not prompt.strip():
-            raise InputError("The prompt is empty: type something to send.")
-        if len(prompt) > MAX_PROMPT_CHARS:
-            raise InputError(
-                f"The prompt is {len(prompt):,} characters; the playground takes at most {MAX_PROMPT_CHARS:,}. "
-                "Shorten it (or split it over several turns)."
-            )
+        check_prompt(prompt)
         system_prompt = system if system is not None else self.config.system
         messages = [Message("system", system_prompt)] if system_prompt else []
         messages += [m for m in history if m.role != "system"]

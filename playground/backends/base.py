@@ -197,6 +197,8 @@ class Backend(ABC):
     Options: ClassVar[type[BaseModel]]
     # Runs the backend can serve at once in this process (None: no limit), e.g. 1 for a local GPU.
     max_concurrency: ClassVar[int | None] = None
+    # True when a new model name loads weights into this process (the page then refuses unknown ones).
+    loads_weights: ClassVar[bool] = False
 
     def __init__(self, model: str, options: Any, context: Any = None) -> None:
         self._model = model

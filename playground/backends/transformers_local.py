@@ -47,6 +47,7 @@ class TransformersBackend(Backend):
     kind: ClassVar[str] = "transformers"
     # One generation at a time on a local device; more would only queue on the model lock.
     max_concurrency: ClassVar[int | None] = 1
+    loads_weights: ClassVar[bool] = True
     Options = TransformersOptions
 
     def __init__(self, model: str, options: TransformersOptions, context: Any) -> None:

@@ -4,16 +4,19 @@ snapshots; they never time anything and never name a backend."""
 from __future__ import annotations
 
 import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
+from playground.backends import backend_class
 from playground.backends.base import Mode
 from playground.config import PlaygroundConfig
-from playground.errors import PlaygroundError
-from playground.panes import BackendContext, Pane, build_pane
+from playground.errors import InputError, PlaygroundError
+from playground.panes import BackendContext, Pane, build_pane, check_prompt
 from playground.records import RunRecord
 from playground.runner import FanOutRunner, PaneJob
 from playground.ui.render import final_messages, header, live_messages, turn_messages, user_message
@@ -38,24 +41,50 @@ def update_interval(shown_messages: int) -> float:
 
 
 class PaneDirectory:
-    """The configured panes, plus panes built on demand when a session picks another model."""
+    """The configured panes, plus panes built on demand when a session picks another model.
 
-    def __init__(self, config: PlaygroundConfig, panes: Sequence[Pane], context: BackendContext) -> None:
+    Shared by every session: a lock guards it, and it keeps at most `max_variants` built panes
+    (least recently used go first). A model that would load weights into this process is
+    never loaded from the page: any visitor could otherwise fill its memory. It must be in the config.
+    """
+
+    def __init__(
+        self, config: PlaygroundConfig, panes: Sequence[Pane], context: BackendContext, max_variants: int = 32
+    ) -> None:
         self.config = config
         self.panes = list(panes)
         self._context = context
-        self._variants: dict[tuple[int, str], Pane] = {}
+        self._max_variants = max_variants
+        self._lock = threading.Lock()
+        self._variants: OrderedDict[tuple[int, str], Pane] = OrderedDict()
 
     def get(self, index: int, model: str) -> Pane:
         configured = self.panes[index]
         if model == configured.config.model:
             return configured
         key = (index, model)
-        if key not in self._variants:
+        with self._lock:
+            if key in self._variants:
+                self._variants.move_to_end(key)
+                return self._variants[key]
+            if backend_class(configured.config.backend).loads_weights and not self._configured(configured, model):
+                raise InputError(self._not_loadable(configured, model))
             # Same pane name, so its runs are logged under the pane the user sees.
             variant = configured.config.model_copy(update={"model": model})
             self._variants[key] = build_pane(variant, self.config, self._context)
-        return self._variants[key]
+            while len(self._variants) > self._max_variants:
+                self._variants.popitem(last=False)
+            return self._variants[key]
+
+    def _configured(self, pane: Pane, model: str) -> bool:
+        """True when another pane of the same backend is configured with `model` (so it is loaded anyway)."""
+        return any(p.config.backend == pane.config.backend and p.config.model == model for p in self.panes)
+
+    def _not_loadable(self, configured: Pane, model: str) -> str:
+        return (
+            f"{configured.name}: the page does not load new local models ({model!r} would be loaded into this "
+            f"server's memory). Fix: add a pane with `model: {model}` to {self.config.source} and restart."
+        )
 
 
 @dataclass
@@ -85,9 +114,8 @@ class Controller:
                 prompt = state.last_prompt
                 for conversation in state.conversations.values():
                     conversation.drop_last_turn()
-            if not prompt or not prompt.strip():
-                raise refusal("The prompt is empty: type something to send.")
             try:
+                check_prompt(prompt)
                 settings = self._settings(settings_values)
                 turn = self._new_turn(state, prompt, settings, both_modes)
             except PlaygroundError as exc:

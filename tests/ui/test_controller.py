@@ -1,0 +1,52 @@
+"""The page's shared pane directory: bounded, locked, and it never loads local weights on a visitor's say-so."""
+
+import threading
+
+import pytest
+
+from playground.config import parse_config
+from playground.errors import InputError
+from playground.panes import BackendContext, build_panes
+from playground.ui.controller import PaneDirectory
+
+
+def _directory(max_variants: int = 32) -> PaneDirectory:
+    config = parse_config(
+        {
+            "panes": [
+                {"name": "local", "backend": "transformers", "model": "/models/a"},
+                {"name": "local-b", "backend": "transformers", "model": "/models/b"},
+                {"name": "ollama", "backend": "ollama", "model": "m", "host": "http://127.0.0.1:9"},
+            ]
+        }
+    )
+    context = BackendContext()
+    return PaneDirectory(config, build_panes(config, context), context, max_variants=max_variants)
+
+
+def test_a_new_local_model_typed_into_the_page_is_refused_with_the_fix():
+    directory = _directory()
+    with pytest.raises(InputError, match=r"add a pane with `model: /models/other`"):
+        directory.get(0, "/models/other")
+    # A model another local pane is configured with is loaded anyway: allowed.
+    assert directory.get(0, "/models/b").config.model == "/models/b"
+
+
+def test_variants_are_bounded_and_the_most_recent_are_kept():
+    directory = _directory(max_variants=3)
+    first = directory.get(2, "v0")
+    for number in range(1, 6):
+        directory.get(2, f"v{number}")
+    assert directory.get(2, "v5") is directory.get(2, "v5")
+    assert directory.get(2, "v0") is not first  # evicted, then built again
+
+
+def test_concurrent_sessions_asking_for_one_model_share_one_pane():
+    directory = _directory()
+    panes = []
+    threads = [threading.Thread(target=lambda: panes.append(directory.get(2, "shared"))) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(panes) == 16 and len({id(p) for p in panes}) == 1
