@@ -47,13 +47,14 @@ def test_no_secret_anywhere_in_the_page_logs_store_or_exports(serve_app, monkeyp
         client = Client(app.url, verbose=False)
         client.predict("hi", False, *app.settings_values(), api_name="/send")
         chats = [client.predict(api_name=f"/pane_{i}") for i in range(5)]
-        table, summary, _plot, session_csv, all_csv = client.predict(api_name="/results")
+        table, summary, _plot, session_csv, _all_csv_button = client.predict(api_name="/results")
+        whole_log = client.predict(api_name="/csv_all")
         pages = {
             path: urllib.request.urlopen(app.url + path, timeout=10).read().decode()
             for path in ("/", "/config", "/gradio_api/info")
         }
         sent_keys = [request for request in server.requests]
-    exported = [Path(f["value"]).read_text(encoding="utf-8") for f in (session_csv, all_csv)]
+    exported = [Path(path).read_text(encoding="utf-8") for path in (session_csv["value"], whole_log)]
     stored = b"".join(p.read_bytes() for p in app.store.path.parent.glob(app.store.path.name + "*")).decode("utf-8", "replace")
     cli = _cli_run(tmp_path)
     places = {
