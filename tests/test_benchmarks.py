@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parent.parent
 BOUNDS = {
     "fanout": ("fanout_ratio_worst", lambda v: v < 1.5),

@@ -25,6 +25,7 @@ def _compare(tmp_path, config: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
 
 
+@pytest.mark.slow
 def test_compare_writes_csv_store_and_summary(tmp_path, tiny_model_dir):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("明月几时有\n\nhello\n", encoding="utf-8")
@@ -134,6 +135,7 @@ def test_default_config_is_the_checkouts_from_its_root_and_the_bundled_one_elsew
     assert default_config() == bundled_configs() / "default.yaml" and default_config().is_file()
 
 
+@pytest.mark.slow
 def test_tiny_model_prints_only_its_path_and_refuses_a_non_empty_folder(tmp_path, capfd):
     target = tmp_path / "tiny"
     sizes = ["--hidden-size", "32", "--layers", "1", "--vocab-size", "300"]

@@ -3,10 +3,13 @@
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from playground.tables import runs_frame, write_runs_csv
 from tests.fakes import record_with
+
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "notebooks" / "compare_backends.ipynb"

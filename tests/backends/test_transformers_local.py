@@ -102,6 +102,7 @@ def test_think_tags_in_local_output_become_reasoning(make_pane, tiny_model_dir, 
     assert record.reasoning_tokens and record.output_tokens == 24
 
 
+@pytest.mark.slow
 def test_compile_option_uses_a_static_cache_and_gives_the_same_greedy_text(make_pane, tiny_model_dir):
     eager = _pane(make_pane, tiny_model_dir, name="eager", params={"temperature": 0, "max_tokens": 12})
     compiled = _pane(make_pane, tiny_model_dir, name="compiled", compile=True, params={"temperature": 0, "max_tokens": 12})

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from gradio_client import Client
 
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
 from tests.conftest import chat_texts
 from tests.reliability.conftest import record_figure
+
+pytestmark = pytest.mark.slow
 
 SESSIONS = 20
 

@@ -9,8 +9,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from playground.store import RunStore
 from tests.reliability.conftest import record_figure
+
+pytestmark = pytest.mark.slow
 
 WRITER = """
 import sys, time

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 
+import pytest
 import yaml
 from gradio_client import Client
 
@@ -94,6 +95,7 @@ def _status(url: str) -> int:
         return exc.code
 
 
+@pytest.mark.slow
 def test_auth_closes_config_and_api_until_login(tmp_path):
     with _running(tmp_path, env={"PLAYGROUND_AUTH": "ada:lovelace"}) as (url, _):
         assert _status(f"{url}/config") == 401
@@ -102,17 +104,20 @@ def test_auth_closes_config_and_api_until_login(tmp_path):
         assert "/send" in client.view_api(return_format="dict", print_info=False)["named_endpoints"]
 
 
+@pytest.mark.slow
 def test_share_offline_keeps_serving_and_says_why(tmp_path):
     with _running(tmp_path, "--share", "--auth", "u:p") as (url, output):
         assert _status(f"{url}/config") == 401
         output.wait_for("Share link unavailable")
 
 
+@pytest.mark.slow
 def test_share_without_auth_warns(tmp_path):
     with _running(tmp_path, "--share") as (_, output):
         output.wait_for("--share without --auth")
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_the_page_its_config_or_its_api(tmp_path):
     with _running(tmp_path) as (url, output):
         client = Client(url, verbose=False)
