@@ -61,7 +61,11 @@ def llamacpp_gguf(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="session")
 def llamacpp_server(llamacpp_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m llama_cpp.server` on 127.0.0.1 serving the tiny model; yields its ".../v1" URL."""
+    """`python -m llama_cpp.server` on 127.0.0.1 serving the tiny model; yields its ".../v1" URL.
+
+    Settings not named here keep the server's defaults, interrupt_requests among them: a new
+    request ends a stream in flight early, with "[DONE]" and no finish_reason.
+    """
     _require_llamacpp()
     port = free_port()
     server = [sys.executable, "-m", "llama_cpp.server", "--model", str(llamacpp_gguf), "--model_alias", LLAMACPP_MODEL]
