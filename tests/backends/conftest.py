@@ -41,7 +41,11 @@ def _server_env(port: int) -> dict[str, str]:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM (uvicorn first finishes the answers in flight), then SIGKILL to the whole group."""
+    """SIGTERM, then SIGKILL to the whole group.
+
+    On SIGTERM uvicorn waits for non-stream answers in flight to finish; streams are cut
+    within 0.5 s (sse-starlette watches for shutdown), without "[DONE]".
+    """
     # To `timeout` only, which passes it on once (a second SIGTERM makes uvicorn quit at once)
     # and kills the server itself 10 s later if it still runs.
     process.terminate()
