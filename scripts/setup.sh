@@ -22,6 +22,13 @@ fi
 stamp=".venv/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-$(basename "$requirements" .txt)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r "$requirements"
+  if grep -q '^llama-cpp-python' "$requirements" && ! .venv/bin/python -m pip show -q llama-cpp-python >/dev/null 2>&1; then
+    echo "building llama-cpp-python from source, ~10 min on 2 cores, cached afterwards"
+  fi
+  # Read by llama-cpp-python's build only: portable x86-64 code (no -march=native, so a cached
+  # wheel runs on any machine), no llama.cpp tests or examples, two compile jobs.
+  CMAKE_BUILD_PARALLEL_LEVEL=2 \
+    CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=OFF" \
+    .venv/bin/python -m pip install --quiet -r "$requirements"
   touch "$stamp"
 fi
