@@ -38,6 +38,8 @@ _KNOWN_PARAMETERS = re.compile(
     r"\b(max_completion_tokens|max_tokens|temperature|top_p|top_k|min_p|seed|repetition_penalty|repeat_penalty|"
     r"enable_thinking|reasoning_effort|thinking|chat_template_kwargs|stream_options)\b"
 )
+# How servers say the prompt is over the context (OpenAI/llama.cpp code context_length_exceeded; vLLM wording).
+_CONTEXT_WORDS = re.compile(r"(?i)context_length_exceeded|maximum context length|context window|too many tokens")
 # How servers say "no such model" in a 400 or 404 body (DeepSeek: 400 "Model Not Exist";
 # OpenAI and vLLM: "The model `x` does not exist"; Ollama: "model 'x' not found").
 _MODEL_WORDS = re.compile(r"(?i)model[^.]*(not exist|does not exist|not found|unknown)|model_not_found|no such model")
@@ -78,6 +80,12 @@ def error_for_status(failure: HttpFailure) -> BackendError:
         return ModelNotFound(f"{where} — model {failure.model!r} not found there{fix}.{said}", **extra)
     if status == 404:
         return EndpointNotFound(f"{where} — nothing at that path: {failure.path_fix}.{said}", **extra)
+    if status in (400, 413) and _CONTEXT_WORDS.search(f"{_error_field(failure.body, 'code')} {detail}"):
+        return InvalidRequest(
+            f"{where} — the conversation is longer than model {failure.model!r} can take: shorten it, Clear, "
+            f"or lower max_tokens.{said}",
+            **extra,
+        )
     if status in (400, 422) and (parameter := rejected_parameter(failure)):
         return UnsupportedParameter(
             f"{where} — the server does not accept the parameter {parameter!r} for model {failure.model!r}. "
@@ -106,9 +114,14 @@ def _names_the_model(failure: HttpFailure) -> bool:
 
 
 def rejected_parameter(failure: HttpFailure) -> str | None:
-    """The parameter a 400/422 answer refuses, when the server names one."""
+    """The parameter a 400/422 answer refuses, when the server names one.
+
+    OpenAI-style bodies name a `param` for many errors (a too-long conversation names "messages"):
+    only an "unsupported" code or wording makes it a refused parameter.
+    """
     param = _error_field(failure.body, "param")
-    if isinstance(param, str) and param:
+    code = str(_error_field(failure.body, "code") or "")
+    if isinstance(param, str) and param and (code.startswith("unsupported") or _PARAMETER_WORDS.search(failure.detail)):
         return param
     for problem in _validation_problems(failure.body):
         location = problem.get("loc") or []

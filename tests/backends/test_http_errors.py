@@ -65,3 +65,10 @@ def test_503_says_busy_and_other_codes_keep_the_servers_words():
     assert "busy" in _error(503, "server busy, please try again.").message
     bad = _error(400, "messages must not be empty")
     assert bad.error_type == "bad_request" and "messages must not be empty" in bad.message
+
+
+def test_a_conversation_over_the_context_is_not_a_refused_parameter():
+    detail = "This model's maximum context length is 512 tokens. However, you requested 830 tokens"
+    body = {"message": detail, "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}
+    error = _error(400, detail, body)
+    assert error.error_type == "bad_request" and "longer than model" in error.message
