@@ -73,6 +73,7 @@ def test_compare_writes_csv_store_and_summary(tmp_path, tiny_model_dir):
     assert order[:2] == [[0, "stream"], [0, "non-stream"]] and order[4:6] == [[1, "non-stream"], [1, "stream"]]
 
 
+@pytest.mark.slow  # two subprocesses
 def test_bad_config_and_empty_prompt_give_one_clear_line(tmp_path):
     bad = _compare(tmp_path, {"panes": [{"name": "a", "backend": "nope", "model": "m"}]}, "--prompt", "hi")
     assert bad.returncode == 2 and "unknown backend 'nope'" in bad.stderr and "Traceback" not in bad.stderr

@@ -10,8 +10,8 @@ def _delayed(seconds: float) -> Script:
     return Script(first_token_delay_s=0.1, gap_s=(seconds - 0.1) / 19)
 
 
-def test_panes_of_1_2_and_4_seconds_finish_together(make_pane):
-    scripts = {"one": _delayed(1.0), "two": _delayed(2.0), "four": _delayed(4.0)}
+def test_panes_of_half_1_and_2_seconds_finish_together(make_pane):
+    scripts = {"one": _delayed(0.5), "two": _delayed(1.0), "four": _delayed(2.0)}
     with OpenAIServer(scripts) as openai_server, OllamaServer(scripts) as ollama_server:
         panes = [
             make_pane(name="one", backend="openai", model="one", base_url=openai_server.url + "/v1"),
@@ -25,7 +25,9 @@ def test_panes_of_1_2_and_4_seconds_finish_together(make_pane):
         wall = time.perf_counter() - started
     assert [r.status for r in records] == ["ok"] * 3
     assert [r.e2e_s for r in records] == sorted(r.e2e_s for r in records)
-    assert wall < 5.0, f"fan-out took {wall:.2f} s; the slowest pane alone takes 4 s, the sum is 7 s"
+    # Bounded by what the panes took in this same run: nearer the slowest pane than the sum of all three.
+    slowest, total = max(r.e2e_s for r in records), sum(r.e2e_s for r in records)
+    assert wall < slowest + (total - slowest) / 2, f"fan-out took {wall:.2f} s; slowest pane {slowest:.2f} s, sum {total:.2f} s"
     assert len({r.batch_id for r in records}) == 1
 
 

@@ -9,6 +9,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 from gradio_client import Client
 
@@ -29,6 +30,7 @@ def _echoing_scripts() -> dict[str, Script]:
     }
 
 
+@pytest.mark.slow  # it also runs the command line in a subprocess
 def test_no_secret_anywhere_in_the_page_logs_store_or_exports(serve_app, monkeypatch, caplog, tmp_path):
     monkeypatch.setenv("CANARY_KEY", SECRET)
     caplog.set_level(logging.DEBUG)
