@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from playground.backends.base import (
 )
 from playground.errors import EmptyAnswer, PlaygroundError, ReasoningExhausted, redact
 from playground.records import RunRecord, Status
+from playground.tokens import token_counts
 
 Clock = Callable[[], float]
 # A server-reported model load longer than this means the run paid for loading the model.
@@ -218,7 +218,8 @@ class MeteredRun:
         latency = _latencies(timeline, sent, self.request.stream)
         # A cancelled run may be recorded from another thread while its own is stuck: ask no server then.
         counter = self.backend.count_tokens if self._status != "cancelled" else None
-        tokens = _token_counts(collected, self.text, self.reasoning, len(timeline.content) if self.request.stream else 0, counter)
+        streamed_chunks = len(timeline.content) if self.request.stream else 0
+        tokens = token_counts(collected.usage, self.text, self.reasoning, streamed_chunks, counter)
         output_tokens = tokens.output
         timings = collected.timings or ServerTimings()
         sent_event = collected.sent or RequestSent(params={})
@@ -326,55 +327,6 @@ def _per_token(latency: _Latency, output_tokens: int | None, streaming: bool) ->
 def _decode_tps(latency: _Latency, output_tokens: int | None, streaming: bool) -> float | None:
     tpot = _per_token(latency, output_tokens, streaming)
     return 1.0 / tpot if tpot else None
-
-
-@dataclass(frozen=True)
-class _Tokens:
-    input: int | None = None
-    output: int | None = None
-    reasoning: int | None = None
-    source: str | None = None
-    note: str | None = None
-
-
-def _token_counts(
-    collected: _Collected,
-    text: str,
-    reasoning: str,
-    streamed_chunks: int,
-    counter: Callable[[str], tuple[int, str] | None] | None = None,
-) -> _Tokens:
-    """Counts from the backend's usage when it gave any, else a marked estimate.
-
-    The best estimate is the model's own tokenizer (`counter`, after the run's clock stopped).
-    Without it, a streamed content chunk carries at least one token, so the chunk count bounds
-    the estimate from below; text alone (~4 characters a token) undercounts random or code-like
-    output by half, as llama.cpp's server showed against its own counts.
-    """
-    usage = collected.usage
-    reasoning_estimate = estimate_tokens(reasoning) if reasoning else None
-    if usage is not None and usage.output_tokens is not None:
-        reasoning_tokens = usage.reasoning_tokens if usage.reasoning_tokens is not None else reasoning_estimate
-        return _Tokens(usage.input_tokens, usage.output_tokens, reasoning_tokens, usage.source, usage.note or None)
-    if not text and not reasoning:
-        return _Tokens()
-    counted = counter(text + reasoning) if counter is not None else None
-    if counted is not None:
-        return _Tokens(None, counted[0], reasoning_estimate, "estimate", f"no usage reported; {counted[1]}")
-    by_text = estimate_tokens(text + reasoning)
-    if streamed_chunks > by_text:
-        note = f"no usage reported; estimated as one token per streamed chunk ({streamed_chunks} chunks)"
-        return _Tokens(None, streamed_chunks, reasoning_estimate, "estimate", note)
-    note = "no usage reported; estimated at ~4 characters per token (1 per CJK character)"
-    return _Tokens(None, by_text, reasoning_estimate, "estimate", note)
-
-
-_TOKENISH = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|[^\s\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")
-
-
-def estimate_tokens(text: str) -> int:
-    """Rough count for servers that report no usage: 1 per CJK character, ~4 chars otherwise."""
-    return sum(1 if len(piece) == 1 else math.ceil(len(piece) / 4) for piece in _TOKENISH.findall(text))
 
 
 def percentile(values: tuple[float, ...] | list[float], q: float) -> float | None:

@@ -17,8 +17,9 @@ from playground.backends.base import (
     Usage,
 )
 from playground.errors import ServerError
-from playground.metrics import MeteredRun, RunLabels, estimate_tokens, percentile
+from playground.metrics import MeteredRun, RunLabels, percentile
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
+from playground.tokens import estimate_tokens
 
 FIRST_TOKEN_DELAY_S = 0.150
 GAP_S = 0.020
