@@ -69,7 +69,7 @@ def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
     view = summary.reindex(columns=SUMMARY_COLUMNS).astype(object)
     for index in view.index:
         runs, guessed = int(summary.at[index, "n"]), int(summary.at[index, "estimated"])
-        view.at[index, "tokens"] = "exact" if guessed == 0 else f"~ estimated ({guessed} of {runs})"
+        view.at[index, "tokens"] = "" if runs == 0 else "exact" if guessed == 0 else f"~ estimated ({guessed} of {runs})"
         for column in SUMMARY_COLUMNS[5:-1]:
             value = view.at[index, column]
             if value is None or pd.isna(value):

@@ -22,13 +22,14 @@ class ThinkSplitter:
     prompt itself, so the output begins inside it. When the caller cannot know that (a
     remote server applies the template), a `</think>` before any `<think>` tells it
     afterwards: the text so far was reasoning (QwQ, R1 distills, Qwen3-Thinking templates),
-    and an `AnswerWasReasoning` event says so.
+    and an `AnswerWasReasoning` event says so. A caller that rendered the prompt itself knows
+    and passes `prompt_known=True`: then a lone `</think>` is just text.
     """
 
-    def __init__(self, starts_in_reasoning: bool = False) -> None:
+    def __init__(self, starts_in_reasoning: bool = False, prompt_known: bool = False) -> None:
         self._in_reasoning = starts_in_reasoning
         # Until a tag is seen, a lone closing tag may still turn up.
-        self._lone_close_possible = not starts_in_reasoning
+        self._lone_close_possible = not starts_in_reasoning and not prompt_known
         self._pending = ""
 
     def feed(self, chunk: str) -> list[SplitEvent]:
@@ -88,9 +89,9 @@ def _partial_tag_suffix(text: str, tag: str) -> int:
     return 0
 
 
-def split_complete(text: str, starts_in_reasoning: bool = False) -> tuple[str, str]:
+def split_complete(text: str, starts_in_reasoning: bool = False, prompt_known: bool = False) -> tuple[str, str]:
     """Split a complete response into (answer, reasoning)."""
-    splitter = ThinkSplitter(starts_in_reasoning)
+    splitter = ThinkSplitter(starts_in_reasoning, prompt_known)
     answer: list[str] = []
     reasoning: list[str] = []
     for event in [*splitter.feed(text), *splitter.flush()]:

@@ -106,7 +106,8 @@ class TransformersBackend(Backend):
         )
         worker.start()
         detokenizer = IncrementalDetokenizer(loaded.tokenizer, _hidden_ids(loaded.tokenizer))
-        splitter = ThinkSplitter(starts_in_reasoning)
+        # The prompt was rendered here, so whether it opened a think block is known.
+        splitter = ThinkSplitter(starts_in_reasoning, prompt_known=True)
         generated = 0
         reasoning: list[str] = []
         try:
@@ -137,7 +138,7 @@ class TransformersBackend(Backend):
         new_ids = output[0, inputs["input_ids"].shape[1] :].tolist()
         hidden = _hidden_ids(loaded.tokenizer)
         text = loaded.tokenizer.decode([i for i in new_ids if i not in hidden], skip_special_tokens=False)
-        answer, reasoning = split_complete(text, starts_in_reasoning)
+        answer, reasoning = split_complete(text, starts_in_reasoning, prompt_known=True)
         if reasoning:
             yield ReasoningDelta(reasoning)
         yield TextDelta(answer)

@@ -44,3 +44,10 @@ def test_a_lone_closing_tag_makes_the_text_before_it_reasoning():
 
 def test_a_closing_tag_after_a_full_block_stays_answer_text():
     assert _run(["<think>a</think>b", " </think> c"]) == ("b </think> c", "a")
+
+
+def test_a_caller_that_rendered_the_prompt_keeps_a_lone_closing_tag_as_text():
+    splitter = ThinkSplitter(prompt_known=True)
+    events = [*splitter.feed("a</think>b"), *splitter.flush()]
+    assert [(type(e).__name__, e.text) for e in events] == [("TextDelta", "a</think>b")]
+    assert split_complete("a</think>b", prompt_known=True) == ("a</think>b", "")
