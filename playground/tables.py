@@ -29,10 +29,10 @@ def runs_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """Rows (from the store or from records) as a DataFrame in the documented column order."""
     frame = pd.DataFrame(list(rows), columns=list(COLUMNS))
     for column in SCHEMA.values():
-        if column.kind == "bool":
-            frame[column.name] = frame[column.name].astype(column.pandas_dtype)
-        elif column.kind != "text":
+        if column.kind in ("int", "float"):
             frame[column.name] = pd.to_numeric(frame[column.name]).astype(column.pandas_dtype)
+        else:
+            frame[column.name] = frame[column.name].astype(column.pandas_dtype)
     return frame
 
 

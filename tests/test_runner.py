@@ -4,6 +4,7 @@ import time
 
 from playground.runner import FanOutRunner, PaneJob
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
+from tests.support import wait_until
 
 
 def _delayed(seconds: float) -> Script:
@@ -53,8 +54,7 @@ def test_cancel_stops_a_blocked_stream_at_once_and_logs_it(make_pane, tmp_path):
         pane = make_pane(name="slow", backend="openai", model="slow", base_url=server.url + "/v1")
         batch = FanOutRunner(store).start([PaneJob(pane, pane.build_request("hi"))])
         handle = batch.handles[0]
-        while "tok1" not in handle.snapshot().text:
-            time.sleep(0.01)
+        wait_until(lambda: "tok1" in handle.snapshot().text, what="the second token")
         cancelled_at = time.perf_counter()
         batch.cancel()
         (record,) = batch.wait(timeout=10)

@@ -4,13 +4,9 @@ import sqlite3
 import subprocess
 import sys
 
-import pandas as pd
-import pytest
-
 from playground.metrics import MeteredRun, RunLabels
 from playground.records import COLUMNS
 from playground.store import RunStore
-from playground.tables import read_runs_csv, runs_frame, summary_frame, summary_view, write_runs_csv
 from tests.fakes import record_with
 
 DOCUMENTED_COLUMNS = (
@@ -52,33 +48,6 @@ def test_rows_filter_by_session(tmp_path):
     assert store.count() == 2
 
 
-def test_csv_has_documented_columns_and_neutralises_formulas(tmp_path):
-    dangerous = ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx", "'quoted", "plain 明月 🌙 שלום"]
-    records = [record_with(run_id=f"r{i}", prompt=text, response_text=text) for i, text in enumerate(dangerous)]
-    frame = runs_frame(r.as_row() for r in records)
-    path = write_runs_csv(frame, tmp_path / "runs.csv")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    assert list(raw.columns) == DOCUMENTED_COLUMNS
-    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in raw["prompt"])
-    back = read_runs_csv(path)
-    assert list(back["prompt"]) == dangerous
-    assert list(back["response_text"]) == dangerous
-    assert back["ttft_s"].tolist() == frame["ttft_s"].tolist()
-    assert back["warmup"].tolist() == frame["warmup"].tolist()
-
-
-def test_summary_gives_median_and_p90_per_pane_and_mode():
-    records = [record_with(run_id=f"r{i}", pane="a", mode="stream", ttft_s=float(i), e2e_s=10.0 + i) for i in range(1, 11)]
-    records.append(record_with(run_id="e", pane="a", mode="stream", status="error", ttft_s=None))
-    records.append(record_with(run_id="n", pane="a", mode="non-stream", ttft_s=3.0, e2e_s=3.0))
-    summary = summary_frame(runs_frame(r.as_row() for r in records)).set_index(["pane", "mode"])
-    stream = summary.loc[("a", "stream")]
-    assert stream["n"] == 10 and stream["errors"] == 1
-    assert stream["ttft_s_p50"] == 5.5
-    assert stream["ttft_s_p90"] == pytest.approx(9.1)
-    assert summary.loc[("a", "non-stream")]["e2e_s_p50"] == 3.0
-
-
 def test_metered_records_go_straight_into_the_store(tmp_path, make_pane):
     from playground.testing.loopback import OpenAIServer, Script
 
@@ -104,18 +73,3 @@ def test_a_log_from_the_first_schema_gains_the_new_columns_and_keeps_its_rows(tm
     rows = {row["run_id"]: row for row in store.rows()}
     assert rows["old"]["prompt"] == "hi" and rows["old"]["http_status"] is None
     assert (rows["new"]["http_status"], rows["new"]["server_queue_s"]) == (429, 0.5)
-
-
-def test_summary_marks_token_figures_that_rest_on_estimates():
-    runs = runs_frame(
-        [
-            record_with(run_id="a", pane="exact", decode_tps=100.0, output_tokens=50).as_row(),
-            record_with(run_id="b", pane="guess", token_source="estimate", decode_tps=80.0, output_tokens=40).as_row(),
-            record_with(run_id="c", pane="guess", decode_tps=90.0, output_tokens=45).as_row(),
-        ]
-    )
-    view = summary_view(summary_frame(runs)).set_index("pane")
-    assert view.at["exact", "tokens"] == "exact" and view.at["exact", "decode_tps_p50"] == "100.000"
-    assert view.at["guess", "tokens"] == "~ estimated (1 of 2)"
-    assert view.at["guess", "decode_tps_p50"] == "~85.000" and view.at["guess", "output_tokens_p50"] == "~42.500"
-    assert view.at["guess", "ttft_s_p50"] == "0.100"  # not a token figure: shown plainly

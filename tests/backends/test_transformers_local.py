@@ -7,6 +7,7 @@ import pytest
 from playground.backends.local_models import IncrementalDetokenizer
 from playground.metrics import MeteredRun, RunLabels
 from playground.runner import FanOutRunner, PaneJob
+from tests.support import wait_until
 
 
 def _pane(make_pane, tiny_model_dir, **overrides):
@@ -70,8 +71,7 @@ def test_stop_ends_generate_within_one_decode_step(make_pane, tiny_model_dir, mo
     steps_at_stop = []
 
     def stop_soon():
-        while pane.backend.decode_steps < 20:
-            threading.Event().wait(0.001)
+        wait_until(lambda: pane.backend.decode_steps >= 20, what="20 decode steps")
         steps_at_stop.append(pane.backend.decode_steps)
         request.stop.set()
 

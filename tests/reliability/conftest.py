@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 from pathlib import Path
 
 import pytest
 
-FIGURES = Path(__file__).resolve().parents[2] / "test-artifacts" / "reliability" / "figures.json"
+from tests.support import FigureFile
+
+FIGURES = FigureFile(Path(__file__).resolve().parents[2] / "test-artifacts" / "reliability" / "figures.json")
 
 
 def record_figure(section: str, key: str, value) -> None:
-    """Add one measured cell to test-artifacts/reliability/figures.json (read for the closing note)."""
-    FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    figures.setdefault(section, {})[key] = value
-    FIGURES.write_text(json.dumps(figures, indent=2, sort_keys=True))
+    FIGURES.record((section, key), value)
 
 
 @pytest.fixture

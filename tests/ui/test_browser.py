@@ -17,19 +17,13 @@ from playground.tables import read_runs_csv
 from playground.testing.browser import WATCH_PANES_FOR, open_page, send, wait_for_enabled, wait_for_text, wait_idle
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
 from tests.fakes import record_with
+from tests.support import FigureFile
 from tests.ui.conftest import ARTIFACTS, screenshot
 
 pytestmark = pytest.mark.browser
 
 
-def _record_figure(name: str, value) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / "figures.json"
-    figures = json.loads(path.read_text()) if path.exists() else {}
-    figures[name] = value
-    path.write_text(json.dumps(figures, indent=2))
-
-
+_record_figure = FigureFile(ARTIFACTS / "figures.json").record
 _open, _send = open_page, send
 
 

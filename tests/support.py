@@ -1,0 +1,35 @@
+"""Small helpers shared by the tests: bounded waiting, and files of measured figures."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def wait_until(predicate: Callable[[], object], timeout_s: float = 30.0, what: str = "the condition") -> None:
+    """Poll `predicate` until it is true; fail the test (never hang) after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_s:g} s")
+        time.sleep(0.0005)
+
+
+class FigureFile:
+    """A JSON file of figures measured by tests (read for the closing notes), one key path per figure."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(self, keys: str | tuple[str, ...], value: Any) -> None:
+        keys = (keys,) if isinstance(keys, str) else keys
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        figures = json.loads(self.path.read_text()) if self.path.exists() else {}
+        node = figures
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+        self.path.write_text(json.dumps(figures, indent=2, sort_keys=True))
