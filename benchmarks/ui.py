@@ -17,7 +17,7 @@ from benchmarks.common import machine, median, parser, result, table
 from playground.config import parse_config
 from playground.store import RunStore
 from playground.testing.browser import WATCH_PANES_FOR, launch_chromium, open_page, send, wait_for_enabled, wait_for_text
-from playground.testing.loopback import Script, SubprocessServer
+from playground.testing.loopback import Script, SubprocessServer, free_port
 
 TOKENS = 2000
 HISTORY_TURNS = 50
@@ -53,8 +53,8 @@ def main() -> None:
     repeats = 2 if args.quick else args.repeats
     from playwright.sync_api import sync_playwright
 
-    from playground.ui.app import build_app
-    from playground.ui.serve import tune_interpreter
+    from playground.ui.app import build_controller, build_page
+    from playground.ui.serve import launch, tune_interpreter
 
     tune_interpreter()  # as `python -m playground` does
 
@@ -72,9 +72,9 @@ def main() -> None:
             for i in range(PANES)
         ]
         store = RunStore(f"{folder}/runs.sqlite")
-        demo = build_app(parse_config({"panes": panes}), store)
-        demo.queue(default_concurrency_limit=None)
-        _, url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+        controller = build_controller(parse_config({"panes": panes}), store)
+        demo = build_page(controller)
+        url, _ = launch(demo, "127.0.0.1", free_port())
         try:
             with sync_playwright() as playwright:
                 browser = launch_chromium(playwright)
@@ -85,7 +85,7 @@ def main() -> None:
                     for _ in range(repeats + 1):
                         page.click("#clear")
                         wait_for_text(page, "#pane-0-chat", "tok", present=False)
-                        _history(demo.controller, turns)
+                        _history(controller, turns)
                         page.evaluate(WATCH_PANES_FOR, [f"tok{TOKENS - 1}", PANES])
                         before = len(store.rows())
                         send(page, "go")

@@ -79,19 +79,27 @@ class PageView:
 
 def build_app(config: PlaygroundConfig, store: RunStore, context: BackendContext | None = None) -> gr.Blocks:
     """Build the page. Slow per-pane preparation (loading local models) happens here, before serving."""
+    return build_page(build_controller(config, store, context))
+
+
+def build_controller(config: PlaygroundConfig, store: RunStore, context: BackendContext | None = None) -> Controller:
+    """Everything the page drives (panes, runner, sessions, results), prepared before any timed run."""
     context = context or BackendContext()
     panes = build_panes(config, context)
     FanOutRunner.prepare(panes)
-    controller = Controller(
+    return Controller(
         directory=PaneDirectory(config, panes, context),
         runner=FanOutRunner(store),
         sessions=SessionRegistry([p.name for p in panes]),
         results=Results(store),
     )
+
+
+def build_page(controller: Controller) -> gr.Blocks:
+    """The Gradio page over a controller; it holds no state of its own."""
     with gr.Blocks(title="LLM playground", fill_width=True, analytics_enabled=analytics_enabled()) as demo:
         view = _layout(controller)
         _wire_events(demo, controller, view)
-    demo.controller = controller  # for tests and embedding; the app itself holds no module state
     return demo
 
 
