@@ -71,6 +71,8 @@ class _Collected:
     sent: RequestSent | None = None
     finish_reason: str | None = None
     retries: list[Retrying] = field(default_factory=list)
+    # The request after the latest Retrying has gone out: the wait is over.
+    retry_sent: bool = False
 
 
 class MeteredRun:
@@ -93,6 +95,9 @@ class MeteredRun:
         self._status: Status = "ok"
         self._error: PlaygroundError | Exception | None = None
         self.record: RunRecord | None = None
+        # Set once the backend's stream is over: the record is being built (it may count tokens) and
+        # must not be replaced by a cancelled one.
+        self.stream_ended = False
 
     @property
     def content_instants(self) -> tuple[float, ...]:
@@ -103,10 +108,11 @@ class MeteredRun:
     def notice(self) -> str:
         """What the run is waiting for, while it waits (a rate limit before a retry); else empty."""
         collected = self._collected
-        if not collected.retries or collected.text or collected.reasoning:
+        if not collected.retries or collected.retry_sent or collected.text or collected.reasoning:
             return ""
         last = collected.retries[-1]
-        return f"{last.reason} Retrying in {last.wait_s:g} s (retry {last.attempt})."
+        notice = f"{last.reason} Retrying in {last.wait_s:g} s (retry {last.attempt})."
+        return redact(notice, self.backend.secrets())
 
     @property
     def text(self) -> str:
@@ -137,6 +143,7 @@ class MeteredRun:
             self._fail(exc)
         finally:
             self._timeline.end = self._clock()
+            self.stream_ended = True
             close = getattr(events, "close", None)
             if close is not None:
                 close()
@@ -189,9 +196,11 @@ class MeteredRun:
             if collected.sent is None:
                 timeline.sent = now
                 collected.sent = event
+            collected.retry_sent = bool(collected.retries)
             return
         if kind is Retrying:
             collected.retries.append(event)
+            collected.retry_sent = False
             return
         if timeline.sent is None:
             timeline.sent = timeline.start

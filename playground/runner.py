@@ -130,7 +130,10 @@ class Batch:
             handle.job.request.stop.set()
         deadline = time.monotonic() + grace_s
         for handle in self.handles:
-            if handle.wait(max(deadline - time.monotonic(), 0)) is None and handle._claim():
+            if handle.wait(max(deadline - time.monotonic(), 0)) is not None or handle.metered.stream_ended:
+                # Ended, or building its own record (bounded by the token counter's timeouts): keep that one.
+                continue
+            if handle._claim():
                 record = handle.metered.cancelled_record()
                 self._keep(record)
                 handle._finish(record)

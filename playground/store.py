@@ -67,9 +67,19 @@ class RunStore:
 
     def _migrate(self) -> None:
         with self._lock:
-            version = self._connection.execute("PRAGMA user_version").fetchone()[0]
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                self._connection.executescript(f"BEGIN;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+            # The write lock first, then the version: two processes opening an old log at once
+            # must not both apply the same migration.
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._connection.execute("PRAGMA user_version").fetchone()[0]
+                for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                    for statement in filter(str.strip, script.split(";\n")):
+                        self._connection.execute(statement)
+                    self._connection.execute(f"PRAGMA user_version={number}")
+                self._connection.execute("COMMIT")
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
 
     def add(self, record: RunRecord) -> None:
         row = record.as_row()

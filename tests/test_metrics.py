@@ -21,7 +21,7 @@ from playground.metrics import MeteredRun, RunLabels, percentile
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
 from playground.tokens import estimate_tokens
 
-FIRST_TOKEN_DELAY_S = 0.150
+FIRST_TOKEN_DELAY_S = 0.050
 GAP_S = 0.020
 
 

@@ -84,3 +84,33 @@ def test_a_pane_waiting_to_retry_says_so_in_its_live_snapshot(make_pane):
     notices = [s.notice for s in snapshots if s.notice]
     assert notices and "429 from" in notices[0] and "Retrying in 0.3 s" in notices[0]
     assert snapshots[-1].record.status == "ok" and snapshots[-1].notice == ""
+
+
+def test_stop_pressed_while_a_finished_run_counts_its_tokens_keeps_the_run_ok():
+    import threading
+
+    from playground.backends.base import Backend, Finish, RequestSent, TextDelta
+    from playground.config import PaneConfig
+    from playground.panes import Pane
+
+    counting = threading.Event()
+
+    class SlowCounter(Backend):
+        kind = "slow-counter"
+
+        def stream(self, request):
+            yield RequestSent({})
+            yield TextDelta("the whole answer")
+            yield Finish("stop")
+
+        def count_tokens(self, text):
+            counting.set()
+            time.sleep(1.5)  # a server's tokenize endpoint answering slowly
+            return 3, "counted slowly"
+
+    pane = Pane(PaneConfig(name="p", backend="openai", model="m"), SlowCounter("m", None))
+    batch = FanOutRunner(None).start([PaneJob(pane, pane.build_request("hi"))])
+    assert counting.wait(timeout=30)
+    batch.cancel(grace_s=0.1)
+    (record,) = batch.wait(timeout=30)
+    assert (record.status, record.response_text, record.output_tokens) == ("ok", "the whole answer", 3)

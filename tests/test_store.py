@@ -73,3 +73,29 @@ def test_a_log_from_the_first_schema_gains_the_new_columns_and_keeps_its_rows(tm
     rows = {row["run_id"]: row for row in store.rows()}
     assert rows["old"]["prompt"] == "hi" and rows["old"]["http_status"] is None
     assert (rows["new"]["http_status"], rows["new"]["server_queue_s"]) == (429, 0.5)
+
+
+def test_processes_opening_an_old_log_at_once_migrate_it_once(tmp_path):
+    import threading
+
+    from playground.store import MIGRATIONS
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(f"BEGIN;\n{MIGRATIONS[0]}\nPRAGMA user_version=1;\nCOMMIT;")
+    old.close()
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            RunStore(path).close()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)

@@ -8,7 +8,7 @@ The status, request id and Retry-After travel with the error, as in openai's `AP
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,8 +38,13 @@ _KNOWN_PARAMETERS = re.compile(
     r"\b(max_completion_tokens|max_tokens|temperature|top_p|top_k|min_p|seed|repetition_penalty|repeat_penalty|"
     r"enable_thinking|reasoning_effort|thinking|chat_template_kwargs|stream_options)\b"
 )
-# How servers say the prompt is over the context (OpenAI/llama.cpp code context_length_exceeded; vLLM wording).
-_CONTEXT_WORDS = re.compile(r"(?i)context_length_exceeded|maximum context length|context window|too many tokens")
+# How servers say the prompt is over the context: OpenAI and llama-cpp-python, code context_length_exceeded
+# ("maximum context length"); llama.cpp's llama-server, type exceed_context_size_error ("exceeds the available
+# context size"); vLLM's wording.
+_CONTEXT_WORDS = re.compile(
+    r"(?i)context_length_exceeded|exceed_context_size|maximum context length|exceeds the available context|"
+    r"context window|too many tokens"
+)
 # How servers say "no such model" in a 400 or 404 body (DeepSeek: 400 "Model Not Exist";
 # OpenAI and vLLM: "The model `x` does not exist"; Ollama: "model 'x' not found").
 _MODEL_WORDS = re.compile(r"(?i)model[^.]*(not exist|does not exist|not found|unknown)|model_not_found|no such model")
@@ -61,6 +66,8 @@ class HttpFailure:
     model_fix: str = ""
     # Said for a 404 that is about the path, not the model.
     path_fix: str = "check base_url: OpenAI-compatible servers usually want it to end in /v1"
+    # The pane setting behind a field the server names (the fix names what the person can change).
+    pane_name: Callable[[str], str] = lambda wire_name: wire_name
 
     def status_text(self) -> str:
         return f"{self.status} from {self.server}"
@@ -80,16 +87,18 @@ def error_for_status(failure: HttpFailure) -> BackendError:
         return ModelNotFound(f"{where} — model {failure.model!r} not found there{fix}.{said}", **extra)
     if status == 404:
         return EndpointNotFound(f"{where} — nothing at that path: {failure.path_fix}.{said}", **extra)
-    if status in (400, 413) and _CONTEXT_WORDS.search(f"{_error_field(failure.body, 'code')} {detail}"):
+    kind = f"{_error_field(failure.body, 'code')} {_error_field(failure.body, 'type')} {detail}"
+    if status in (400, 413) and _CONTEXT_WORDS.search(kind):
         return InvalidRequest(
             f"{where} — the conversation is longer than model {failure.model!r} can take: shorten it, Clear, "
             f"or lower max_tokens.{said}",
             **extra,
         )
     if status in (400, 422) and (parameter := rejected_parameter(failure)):
+        setting = failure.pane_name(parameter)
         return UnsupportedParameter(
             f"{where} — the server does not accept the parameter {parameter!r} for model {failure.model!r}. "
-            f"Fix: clear {parameter} in the pane's settings (or in the config's params).{said}",
+            f"Fix: clear {setting} in the pane's settings (or in the config's params).{said}",
             **extra,
         )
     if status in (401, 403):

@@ -20,6 +20,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from playground.backends.base import (
+    AnswerWasReasoning,
     Backend,
     BackendEvent,
     ChatRequest,
@@ -40,6 +41,7 @@ from playground.errors import (
     BackendError,
     BackendTimeout,
     BackendUnreachable,
+    ConfigError,
     ConnectionLost,
     GenerationFailed,
     MalformedResponse,
@@ -91,7 +93,9 @@ def parse_host(value: str | None) -> str:
     """
     value = (value or "").strip()
     scheme, _, rest = value.rpartition("://")
-    scheme = scheme or "http"
+    scheme = scheme.lower() or "http"
+    if scheme not in ("http", "https"):
+        raise ConfigError(f"OLLAMA_HOST={value!r}: the scheme must be http or https. Fix: use a value like http://myserver:11434.")
     default_port = {"http": 80, "https": 443}[scheme] if "://" in value else DEFAULT_PORT
     hostport, slash, path = rest.partition("/")
     match = re.fullmatch(r"(\[[^\]]*\]|[^:]*)(?::(\d+))?", hostport)
@@ -214,7 +218,7 @@ class OllamaBackend(Backend):
             if stop.is_set():
                 # Closing the client's generator closes the HTTP response.
                 getattr(chunks, "close", lambda: None)()
-                break
+                return
             message = chunk.message
             emitted = False
             if message.thinking:
@@ -263,12 +267,17 @@ class _Chained:
 
 def _gathered(events: list[BackendEvent]) -> Iterator[BackendEvent]:
     """One complete answer from the streamed events, as a non-streaming response."""
-    text = "".join(e.text for e in events if isinstance(e, TextDelta))
-    reasoning = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    answer: list[str] = []
+    reasoning: list[str] = []
+    for event in events:
+        if isinstance(event, AnswerWasReasoning):
+            reasoning[:0], answer[:] = answer, []
+        elif isinstance(event, TextDelta | ReasoningDelta):
+            (reasoning if isinstance(event, ReasoningDelta) else answer).append(event.text)
     if reasoning:
-        yield ReasoningDelta(reasoning)
-    yield TextDelta(text)
-    yield from (e for e in events if not isinstance(e, TextDelta | ReasoningDelta))
+        yield ReasoningDelta("".join(reasoning))
+    yield TextDelta("".join(answer))
+    yield from (e for e in events if not isinstance(e, TextDelta | ReasoningDelta | AnswerWasReasoning))
 
 
 def _context_length(model_info: Any) -> int | None:

@@ -32,7 +32,7 @@ from playground.backends.base import (
     require_http_url,
 )
 from playground.backends.http_errors import HttpFailure, error_for_status, server_detail
-from playground.backends.openai_presets import PRESETS, Preset, PresetName, wire_request
+from playground.backends.openai_presets import PRESETS, Preset, PresetName, pane_name_of, wire_request
 from playground.backends.reasoning import ThinkSplitter, split_complete
 from playground.backends.retry import RetryPolicy, retrying
 from playground.backends.server_metrics import MetricsScraper, Totals, finished_since, one_request
@@ -81,8 +81,9 @@ class OpenAIOptions(BaseModel):
             raise ValueError("set base_url or a preset")
         params = dict(preset.params)
         if self.extra_params is not None:
+            # Keep the preset's own name for the server when it has one (llama.cpp: repeat_penalty).
             params = {k: v for k, v in params.items() if v[1] == "body"}
-            params |= {name: (name, "extra") for name in self.extra_params}
+            params |= {name: preset.params.get(name, (name, "extra")) for name in self.extra_params}
         return replace(preset, base_url=base_url, api_key_env=self.api_key_env or preset.api_key_env, params=params)
 
 
@@ -93,12 +94,14 @@ class OpenAIBackend(Backend):
     def __init__(self, model: str, options: OpenAIOptions, context: Any = None) -> None:
         super().__init__(model, options, context)
         self.endpoint = options.resolved()
-        self.host = urlparse(self.endpoint.base_url).netloc
+        # Host and port only: a base_url may carry user:password@, which must never reach a message.
+        parsed = urlparse(self.endpoint.base_url)
+        self.host = f"{parsed.hostname}:{parsed.port}" if parsed.port else str(parsed.hostname)
+        self.root = self.endpoint.base_url.rstrip("/").removesuffix("/v1")
         self._client: openai.OpenAI | None = None
         self._wire = WireSendHook()
         self._metrics = self._metrics_scraper()
-        root = self.endpoint.base_url.rstrip("/").removesuffix("/v1")
-        self._counter = TokenCounter(model, root if self.endpoint.tokenize else None)
+        self._counter = TokenCounter(model, self.root if self.endpoint.tokenize else None)
 
     def secrets(self) -> tuple[str, ...]:
         key = os.environ.get(self.endpoint.api_key_env or "", "")
@@ -160,7 +163,7 @@ class OpenAIBackend(Backend):
                 yield from self._stream_chunks(client, request, messages, arguments)
             else:
                 yield from self._complete(client, request, messages, arguments)
-            if before is not None:
+            if before is not None and not request.stop.is_set():
                 yield from self._server_side(before)
 
     def _metrics_scraper(self) -> MetricsScraper | None:
@@ -168,8 +171,7 @@ class OpenAIBackend(Backend):
         wanted = self.options.server_metrics if self.options.server_metrics is not None else bool(self.endpoint.metrics_path)
         if not wanted:
             return None
-        root = self.endpoint.base_url.rstrip("/").removesuffix("/v1")
-        return MetricsScraper(root + path, self._model)
+        return MetricsScraper(self.root + path, self._model)
 
     def _server_side(self, before: Totals) -> Iterator[ServerTimings]:
         """This run's timings from the server's histograms, when it was the only request that finished meanwhile."""
@@ -205,7 +207,7 @@ class OpenAIBackend(Backend):
                 if stop.is_set():
                     break
                 events: list = []
-                if chunk.choices:
+                if chunk.choices and chunk.choices[0].delta is not None:
                     choice = chunk.choices[0]
                     reasoning = _reasoning_of(choice.delta)
                     if reasoning:
@@ -213,7 +215,7 @@ class OpenAIBackend(Backend):
                     if choice.delta.content:
                         events += splitter.feed(choice.delta.content)
                     finish = choice.finish_reason or finish
-                else:
+                elif not chunk.choices:
                     self._raise_in_stream_error(chunk)
                 yield from events or (empty,)
                 if chunk.usage is not None:
@@ -228,7 +230,10 @@ class OpenAIBackend(Backend):
         yield Finish(finish)
 
     def _raise_in_stream_error(self, chunk: Any) -> None:
-        """A chunk that is an error object (vLLM's mid-stream ErrorResponse has no `error` wrapper)."""
+        """A chunk that is a bare error object with no `error` wrapper, as some servers send mid-stream.
+
+        The wrapped form (`data: {"error": {...}}`, vLLM's) is raised by openai's Stream itself as `APIError`.
+        """
         extra = chunk.model_extra or {}
         if extra.get("object") == "error" or ("message" in extra and ("type" in extra or "code" in extra)):
             raise GenerationFailed(f"{self.host} failed while generating: {server_detail(extra, 'no message')}")
@@ -338,6 +343,7 @@ def _failure(exc: openai.APIStatusError, backend: OpenAIBackend) -> HttpFailure:
         body=exc.body,
         headers=exc.response.headers,
         auth_fix=auth_fix,
+        pane_name=partial(pane_name_of, endpoint),
         model_fix=endpoint.model_hint
         or f"check the name; GET {endpoint.base_url.rstrip('/')}/models lists the models this server has",
     )

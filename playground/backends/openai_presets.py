@@ -102,6 +102,8 @@ def _openai_thinking(thinking: Thinking | None, stream: bool, model: str) -> dic
     # ReasoningEffort type). "on" keeps the model's default effort.
     if thinking in (None, "on"):
         return {}
+    if not _OPENAI_REASONING_MODEL.match(model):
+        return None  # a chat model answers 400 to reasoning_effort
     if thinking == "off":
         return {"reasoning_effort": "none"} if _OPENAI_EFFORT_NONE.match(model) else None
     return {"reasoning_effort": thinking}
@@ -185,6 +187,19 @@ PRESETS: dict[str, Preset] = {
     "transformers-serve": Preset("http://127.0.0.1:8000/v1", None),
     "custom": Preset("", None),
 }
+
+
+# Body fields the thinking rules send, named by the pane setting they come from.
+_THINKING_FIELDS = ("thinking", "reasoning_effort", "enable_thinking", "chat_template_kwargs")
+
+
+def pane_name_of(preset: Preset, wire_name: str) -> str:
+    """The pane setting behind a field the server names (`repeat_penalty` → `repetition_penalty`)."""
+    if wire_name in _THINKING_FIELDS:
+        return "thinking"
+    if wire_name == "max_completion_tokens":
+        return "max_tokens"
+    return next((name for name, (wire, _) in preset.params.items() if wire == wire_name), wire_name)
 
 
 def wire_request(preset: Preset, model: str, request: ChatRequest) -> WireRequest:

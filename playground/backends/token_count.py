@@ -44,29 +44,38 @@ class TokenCounter:
         self._tokenizer_missing = False
 
     def count(self, text: str) -> Count | None:
+        """The count, or None when no tokenizer can be reached; never raises (it runs as a record is built)."""
         if not text:
             return None
-        return self._by_server(text) or self._by_tokenizer_file(text)
+        try:
+            return self._by_server(text) or self._by_tokenizer_file(text)
+        except Exception:  # noqa: BLE001 - a bad model name or tokenizer file means "no count", not a lost record
+            self._tokenizer_missing = True
+            return None
 
     def _by_server(self, text: str) -> Count | None:
         if self.server_root is None or self._endpoint_missing:
             return None
         candidates = [self._endpoint] if self._endpoint else list(TOKENIZE_ENDPOINTS)
+        absent = 0
         for path, field in candidates:
-            tokens = self._ask(path, {field: text, "model": self.model})
+            status, tokens = self._ask(path, {field: text, "model": self.model})
             if tokens is not None:
                 self._endpoint = (path, field)
                 return Count(tokens, f"re-tokenized by the server's {path}")
-        self._endpoint_missing = self._endpoint is None
+            absent += status in (404, 405)
+        # Only a server that has none of the endpoints is not asked again: a busy one may answer next time.
+        self._endpoint_missing = self._endpoint is None and absent == len(candidates)
         return None
 
-    def _ask(self, path: str, body: dict[str, Any]) -> int | None:
+    def _ask(self, path: str, body: dict[str, Any]) -> tuple[int | None, int | None]:
+        """(HTTP status or None, token count or None)."""
         try:
             response = httpx.post(f"{self.server_root}{path}", json=body, timeout=self.timeout_s)
             tokens = response.json().get("tokens") if response.status_code == 200 else None
         except (httpx.HTTPError, ValueError, AttributeError):
-            return None
-        return len(tokens) if isinstance(tokens, list) else None
+            return None, None
+        return response.status_code, len(tokens) if isinstance(tokens, list) else None
 
     def _by_tokenizer_file(self, text: str) -> Count | None:
         tokenizer = self._load_tokenizer()

@@ -72,3 +72,9 @@ def test_a_conversation_over_the_context_is_not_a_refused_parameter():
     body = {"message": detail, "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}
     error = _error(400, detail, body)
     assert error.error_type == "bad_request" and "longer than model" in error.message
+
+
+def test_llama_servers_own_context_overflow_is_recognised():
+    detail = "request (1200 tokens) exceeds the available context size (1024 tokens), try increasing it"
+    error = _error(400, detail, {"code": 400, "type": "exceed_context_size_error", "message": detail})
+    assert error.error_type == "bad_request" and "longer than model" in error.message

@@ -165,3 +165,17 @@ def test_details_say_whether_the_model_is_loaded_and_its_context(make_pane):
     assert warm == "loaded · context 4,096 of 32,768"
     assert cold == "not loaded: the first run pays for loading it · model context 32,768"
     assert make_pane(name="g", backend="ollama", model="m", host=url).backend.details() == ""
+
+
+def test_a_non_stream_answer_after_a_lone_closing_tag_stays_the_answer(make_pane):
+    with OllamaServer({"m": Script(tokens=("I should think. ", "</think>", "The answer is 4."))}) as server:
+        record = _run(make_pane(name="o", backend="ollama", model="m", host=server.url, mode="non-stream"))
+    assert (record.status, record.response_text, record.reasoning_text) == ("ok", "The answer is 4.", "I should think. ")
+
+
+def test_an_ollama_host_with_another_scheme_is_a_config_error():
+    from playground.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="scheme must be http or https"):
+        parse_host("tcp://myserver")
+    assert parse_host("HTTP://myserver") == "http://myserver:80"

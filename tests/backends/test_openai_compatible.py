@@ -307,3 +307,17 @@ def test_without_usage_a_local_model_folder_is_counted_by_its_tokenizer_json(mak
     expected = len(Tokenizer.from_file(str(tiny_model_dir / "tokenizer.json")).encode("".join(script.tokens)).ids)
     assert (record.token_source, record.output_tokens) == ("estimate", expected)
     assert "tokenizer.json" in record.token_note
+
+
+def test_a_password_in_base_url_never_reaches_a_message(make_pane):
+    record = _run(make_pane(name="p", backend="openai", base_url="http://proxyuser:s3cretPass@127.0.0.1:9/v1", model="m",
+                            max_retries=0))  # fmt: skip
+    assert record.error_type == "unreachable"
+    assert "s3cretPass" not in record.error_message and "proxyuser" not in record.error_message
+
+
+def test_a_model_name_no_tokenizer_can_be_found_for_still_gives_a_record(make_pane):
+    # An OpenRouter-style name is not a valid hub id: looking for its tokenizer must not lose the run.
+    with OpenAIServer({"qwen/qwen3-8b:free": Script(usage="none")}) as server:
+        record = _run(make_pane(name="p", backend="openai", base_url=server.url + "/v1", model="qwen/qwen3-8b:free"))
+    assert record.status == "ok" and record.token_source == "estimate"

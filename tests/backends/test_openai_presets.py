@@ -66,3 +66,25 @@ def test_a_server_that_reads_no_extras_gets_none_and_says_so():
     wire = _wire("transformers-serve", top_k=5, repetition_penalty=1.1, min_p=0.1, max_tokens=8)
     assert wire.body == {"max_tokens": 8} and wire.extra_body == {}
     assert set(wire.ignored) == {"top_k", "repetition_penalty", "min_p"}
+
+
+def test_a_chat_model_gets_no_reasoning_effort_and_the_setting_is_reported_ignored():
+    wire = _wire("openai", "gpt-4o", thinking="low")
+    assert wire.extra_body == {} and wire.ignored == ("thinking",)
+
+
+def test_extra_params_keep_the_servers_own_name_for_a_parameter():
+    from playground.backends.openai_compatible import OpenAIOptions
+
+    endpoint = OpenAIOptions(preset="llamacpp", extra_params=["top_k", "repetition_penalty"]).resolved()
+    request = ChatRequest(messages=(Message("user", "hi"),), params=GenerationParams(repetition_penalty=1.2, min_p=0.1))
+    wire = wire_request(endpoint, "m", request)
+    assert wire.extra_body == {"repeat_penalty": 1.2} and wire.ignored == ("min_p",)
+
+
+def test_a_refused_field_is_named_by_the_pane_setting_behind_it():
+    from playground.backends.openai_presets import pane_name_of
+
+    assert pane_name_of(PRESETS["llamacpp"], "repeat_penalty") == "repetition_penalty"
+    assert pane_name_of(PRESETS["openai"], "max_completion_tokens") == "max_tokens"
+    assert pane_name_of(PRESETS["dashscope"], "enable_thinking") == "thinking"

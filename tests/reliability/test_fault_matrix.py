@@ -51,7 +51,7 @@ def test_remote_fault(kind, fault, make_pane, closed_url, black_hole_url, monkey
     monkeypatch.setenv("RELIABILITY_KEY", SECRET)
     script_settings, expected = FAULTS[fault]
     server_class = OpenAIServer if kind == "openai" else OllamaServer
-    scripts = {"faulty": Script(**script_settings), "healthy": Script(gap_s=0.01)}
+    scripts = {"faulty": Script(**script_settings), "healthy": Script(gap_s=0.002)}
     with server_class(scripts) as server:
         url = {"refused": closed_url, "connect timeout": black_hole_url}.get(fault, server.url)
         model = "missing-model" if fault == "unknown model" else "faulty"

@@ -95,21 +95,24 @@ class OllamaServer(LoopbackServer):
             handler._send_json(200, self._final(script, model, "".join(script.tokens), "".join(script.reasoning), started))
             return
         handler._start_chunked("application/x-ndjson")
-        if self._stream_pieces(handler, script, model) and script.finish_reason is not None:
+        outcome = self._stream_pieces(handler, script, model)
+        if outcome == "closed":
+            return  # the fault already ended (or cut) the response
+        if outcome == "complete" and script.finish_reason is not None:
             handler._chunk(json.dumps(self._final(script, model, "", "", started)).encode() + b"\n")
         handler._end_chunked()
 
-    def _stream_pieces(self, handler: Handler, script: Script, model: str) -> bool:
-        """Write the scripted lines; False when a fault ended the answer."""
+    def _stream_pieces(self, handler: Handler, script: Script, model: str) -> str:
+        """Write the scripted lines: "complete", "error" (an error line ended the answer) or "closed" (a fault did)."""
         for index, kind, text in paced(script, handler):
             if handler._inject_fault(script, index, b"{not json\n"):
-                return False
+                return "closed"
             if script.stream_error_after is not None and index == script.stream_error_after:
                 handler._chunk(json.dumps({"error": script.stream_error}).encode() + b"\n")
-                return False
+                return "error"
             message = {"role": "assistant", "content": text if kind == "content" else ""}
             if kind == "reasoning":
                 message["thinking"] = text
             line = {"model": model, "created_at": "2026-01-01T00:00:00Z", "message": message, "done": False}
             handler._chunk(json.dumps(line).encode() + b"\n")
-        return True
+        return "complete"
