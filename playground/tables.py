@@ -20,6 +20,8 @@ SUMMARY_COLUMNS = [
 ]  # fmt: skip
 # Figures computed from token counts: marked "~" when any run behind them was estimated.
 _TOKEN_FIGURES = ("decode_tps_p50", "decode_tps_p90", "output_tokens_p50")
+# The summary's measured figures, shown with three decimals.
+_FIGURES = [c for c in SUMMARY_COLUMNS if c.endswith(("_p50", "_p90"))]
 # A spreadsheet treats a cell beginning with one of these as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _ESCAPE = "'"
@@ -70,7 +72,7 @@ def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
     for index in view.index:
         runs, guessed = int(summary.at[index, "n"]), int(summary.at[index, "estimated"])
         view.at[index, "tokens"] = "" if runs == 0 else "exact" if guessed == 0 else f"~ estimated ({guessed} of {runs})"
-        for column in SUMMARY_COLUMNS[5:-1]:
+        for column in _FIGURES:
             value = view.at[index, column]
             if value is None or pd.isna(value):
                 view.at[index, column] = ""
@@ -92,10 +94,6 @@ def _unescape_cell(value: Any) -> Any:
     return value
 
 
-def _text_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
-
-
 def write_runs_csv(runs: pd.DataFrame, path: str | Path) -> Path:
     """Write runs as CSV in the documented order; formula-like text cells are neutralised.
 
@@ -103,7 +101,7 @@ def write_runs_csv(runs: pd.DataFrame, path: str | Path) -> Path:
     apostrophe; `read_runs_csv` removes it again, so text round-trips exactly.
     """
     safe = runs.reindex(columns=list(COLUMNS)).copy()
-    for column in _text_columns(safe):
+    for column in (c for c in COLUMNS if c in TEXT_COLUMNS):
         safe[column] = safe[column].map(_escape_cell)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
