@@ -31,6 +31,7 @@ from playground.backends.base import (
 )
 from playground.errors import EmptyAnswer, PlaygroundError, ReasoningExhausted, redact
 from playground.records import RunRecord, Status
+from playground.timeline import count_stalls
 from playground.tokens import token_counts
 
 Clock = Callable[[], float]
@@ -48,6 +49,8 @@ class RunLabels:
     turn: int = 1
     repeat: int = 0
     warmup: bool = False
+    # How many requests a load sweep kept in flight at once; None outside a sweep.
+    load_level: int | None = None
     price_per_million: tuple[float, float] | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -103,6 +106,15 @@ class MeteredRun:
     def content_instants(self) -> tuple[float, ...]:
         """When each content chunk was seen, as raw clock readings (to compare with a server's own)."""
         return tuple(self._timeline.content) if self._timeline else ()
+
+    @property
+    def chunk_offsets_s(self) -> tuple[float, ...]:
+        """Each content chunk's arrival, in seconds after send: the run's token timeline."""
+        timeline = self._timeline
+        if timeline is None or not timeline.content:
+            return ()
+        sent = next(t for t in (timeline.on_wire, timeline.sent, timeline.start) if t is not None)
+        return tuple(instant - sent for instant in timeline.content)
 
     @property
     def notice(self) -> str:
@@ -246,6 +258,7 @@ class MeteredRun:
             mode=self.request.mode,
             repeat=labels.repeat,
             warmup=labels.warmup,
+            load_level=labels.load_level,
             started_at=_wall(self._wall_start, sent - timeline.start),
             ended_at=_wall(self._wall_start, end_instant - timeline.start),
             status=self._status,
@@ -267,6 +280,7 @@ class MeteredRun:
             token_source=tokens.source,
             token_note=tokens.note,
             content_chunks=len(timeline.content),
+            stalls=count_stalls(self.chunk_offsets_s, self.request.stream),
             server_load_s=timings.load_s,
             server_prompt_eval_s=timings.prompt_eval_s,
             server_eval_s=timings.eval_s,

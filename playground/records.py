@@ -21,6 +21,7 @@ class RunRecord:
     mode: str
     repeat: int
     warmup: bool
+    load_level: int | None
     started_at: str
     ended_at: str
     status: Status
@@ -42,6 +43,7 @@ class RunRecord:
     token_source: str | None
     token_note: str | None
     content_chunks: int
+    stalls: int | None
     server_load_s: float | None
     server_prompt_eval_s: float | None
     server_eval_s: float | None
@@ -60,6 +62,22 @@ class RunRecord:
     prompt: str
     response_text: str
     reasoning_text: str
+
+    def as_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    """One arena vote: which of a round's runs was judged best ("tie" and "both_bad" name no run)."""
+
+    vote_id: str
+    batch_id: str
+    session_id: str
+    run_ids: str  # comma-separated, in the order the panes were shown (Model A, Model B, …)
+    panes: str  # comma-separated pane names, same order
+    winner: str  # a pane name from `panes`, "tie" or "both_bad"
+    voted_at: str  # UTC ISO-8601
 
     def as_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,3 +121,4 @@ BOOL_COLUMNS = frozenset(c.name for c in SCHEMA.values() if c.kind == "bool")
 INT_COLUMNS = frozenset(c.name for c in SCHEMA.values() if c.kind == "int")
 FLOAT_COLUMNS = frozenset(c.name for c in SCHEMA.values() if c.kind == "float")
 TEXT_COLUMNS = frozenset(c.name for c in SCHEMA.values() if c.kind == "text")
+VOTE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(VoteRecord))

@@ -30,6 +30,7 @@ class PaneJob:
     session_id: str = "cli"
     turn: int = 1
     repeat: int = 0
+    load_level: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class RunHandle:
 
 
 class Batch:
-    def __init__(self, batch_id: str, handles: list[RunHandle], keep: Callable[[RunRecord], None]) -> None:
+    def __init__(self, batch_id: str, handles: list[RunHandle], keep: Callable[[RunRecord, Sequence[float]], None]) -> None:
         self.batch_id = batch_id
         self.handles = handles
         self._keep = keep
@@ -135,7 +136,7 @@ class Batch:
                 continue
             if handle._claim():
                 record = handle.metered.cancelled_record()
-                self._keep(record)
+                self._keep(record, handle.metered.chunk_offsets_s)
                 handle._finish(record)
 
     def wait(self, timeout: float | None = None) -> list[RunRecord]:
@@ -170,6 +171,7 @@ class FanOutRunner:
                 pane=job.pane.name,
                 turn=job.turn,
                 repeat=job.repeat,
+                load_level=job.load_level,
                 warmup=job.pane.next_run_is_warmup(),
                 price_per_million=job.pane.price_per_million,
             )
@@ -188,13 +190,13 @@ class FanOutRunner:
         record = metered.record
         assert record is not None
         if handle._claim():
-            self._keep(record)
+            self._keep(record, metered.chunk_offsets_s)
             handle._finish(record)
 
-    def _keep(self, record: RunRecord) -> None:
+    def _keep(self, record: RunRecord, chunk_offsets_s: Sequence[float] = ()) -> None:
         if self.store is not None:
             try:
-                self.store.add(record)
+                self.store.add(record, chunk_offsets_s)
             except Exception:  # noqa: BLE001 - the record still reaches the caller
                 log.exception("could not write run %s to the run log", record.run_id)
         if self.on_record is not None:

@@ -1,17 +1,22 @@
 """The run log: an SQLite file (stdlib), WAL mode, one row per finished run.
 
 Rows are written in their own committed transaction as each run ends, so a crash loses
-nothing that had already ended. Safe to share between threads.
+nothing that had already ended. Safe to share between threads. Beside the runs: each run's
+token timeline (`run_timelines`, chunk arrival offsets in ms as a JSON array, keyed by run id)
+and the arena's votes (`votes`, one per round).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from playground.records import BOOL_COLUMNS, COLUMNS, SCHEMA, RunRecord
+from playground.errors import InputError
+from playground.records import BOOL_COLUMNS, COLUMNS, SCHEMA, VOTE_COLUMNS, RunRecord, VoteRecord
 
 APP_NAME = "llm-playground"
 
@@ -29,6 +34,8 @@ _ADDED_COLUMNS: dict[str, int] = {
     "server_ttft_s": 2,
     "retries": 2,
     "retry_wait_s": 2,
+    "load_level": 3,
+    "stalls": 3,
 }
 _TYPES = {name: column.sql_type for name, column in SCHEMA.items()}
 
@@ -50,8 +57,23 @@ def _columns_added_in(version: int) -> str:
     return "".join(f"ALTER TABLE runs ADD COLUMN {name} {_TYPES[name]};\n" for name, v in _ADDED_COLUMNS.items() if v == version)
 
 
+_TIMELINES_AND_VOTES = """CREATE TABLE run_timelines (
+  run_id TEXT PRIMARY KEY,
+  offsets_ms TEXT NOT NULL
+);
+CREATE TABLE votes (
+  vote_id TEXT PRIMARY KEY,
+  batch_id TEXT NOT NULL UNIQUE,
+  session_id TEXT NOT NULL,
+  run_ids TEXT NOT NULL,
+  panes TEXT NOT NULL,
+  winner TEXT NOT NULL,
+  voted_at TEXT NOT NULL
+);
+"""
+
 # Each entry upgrades the schema by one version; never edit a shipped one, append instead.
-MIGRATIONS: tuple[str, ...] = (_migration_v1(), _columns_added_in(2))
+MIGRATIONS: tuple[str, ...] = (_migration_v1(), _columns_added_in(2), _columns_added_in(3) + _TIMELINES_AND_VOTES)
 
 
 class RunStore:
@@ -81,12 +103,51 @@ class RunStore:
                 self._connection.execute("ROLLBACK")
                 raise
 
-    def add(self, record: RunRecord) -> None:
+    def add(self, record: RunRecord, chunk_offsets_s: Sequence[float] = ()) -> None:
+        """Write a run and, when it streamed content, its timeline, in one transaction."""
         row = record.as_row()
         placeholders = ", ".join("?" for _ in COLUMNS)
         values = [int(row[c]) if c in BOOL_COLUMNS else row[c] for c in COLUMNS]
-        with self._lock:
+        with self._lock, self._transaction():
             self._connection.execute(f"INSERT INTO runs ({', '.join(COLUMNS)}) VALUES ({placeholders})", values)
+            if chunk_offsets_s:
+                offsets_ms = json.dumps([round(offset * 1000, 3) for offset in chunk_offsets_s])
+                self._connection.execute(
+                    "INSERT INTO run_timelines (run_id, offsets_ms) VALUES (?, ?)", (record.run_id, offsets_ms)
+                )
+
+    def timelines(self, run_ids: Sequence[str]) -> dict[str, list[float]]:
+        """Chunk arrival offsets in seconds after send, for the runs that have them."""
+        if not run_ids:
+            return {}
+        marks = ", ".join("?" for _ in run_ids)
+        with self._lock:
+            found = self._connection.execute(
+                f"SELECT run_id, offsets_ms FROM run_timelines WHERE run_id IN ({marks})", tuple(run_ids)
+            ).fetchall()
+        return {run_id: [ms / 1000 for ms in json.loads(offsets)] for run_id, offsets in found}
+
+    def add_vote(self, vote: VoteRecord) -> None:
+        """Store one vote; a round (batch) takes one vote only."""
+        row = vote.as_row()
+        marks = ", ".join("?" for _ in VOTE_COLUMNS)
+        try:
+            with self._lock:
+                self._connection.execute(
+                    f"INSERT INTO votes ({', '.join(VOTE_COLUMNS)}) VALUES ({marks})", [row[c] for c in VOTE_COLUMNS]
+                )
+        except sqlite3.IntegrityError:
+            raise InputError("This round already has a vote: start a new round to vote again.") from None
+
+    def votes(self) -> list[dict[str, Any]]:
+        with self._lock:
+            found = self._connection.execute(
+                f"SELECT {', '.join(VOTE_COLUMNS)} FROM votes ORDER BY voted_at, rowid"
+            ).fetchall()
+        return [dict(zip(VOTE_COLUMNS, values, strict=True)) for values in found]
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._connection)
 
     def rows(self, session_id: str | None = None) -> list[dict[str, Any]]:
         query = f"SELECT {', '.join(COLUMNS)} FROM runs"
@@ -110,3 +171,16 @@ class RunStore:
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+
+
+class _Transaction:
+    """BEGIN … COMMIT on an autocommit connection; ROLLBACK when the block raises."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def __enter__(self) -> None:
+        self._connection.execute("BEGIN")
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        self._connection.execute("COMMIT" if kind is None else "ROLLBACK")

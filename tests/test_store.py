@@ -10,9 +10,9 @@ from playground.store import RunStore
 from tests.fakes import record_with
 
 DOCUMENTED_COLUMNS = (
-    "run_id batch_id session_id turn pane backend model mode repeat warmup started_at ended_at status error_type "
+    "run_id batch_id session_id turn pane backend model mode repeat warmup load_level started_at ended_at status error_type "
     "error_message http_status partial ttft_s ttfc_s e2e_s tpot_s itl_p50_s itl_p95_s decode_tps e2e_tps "
-    "input_tokens output_tokens reasoning_tokens token_source token_note content_chunks server_load_s "
+    "input_tokens output_tokens reasoning_tokens token_source token_note content_chunks stalls server_load_s "
     "server_prompt_eval_s server_eval_s server_total_s server_queue_s server_ttft_s queue_s retries retry_wait_s cold_start "
     "cost_usd "
     "finish_reason prompt_hash params_json ignored_params prompt response_text reasoning_text"
@@ -99,3 +99,53 @@ def test_processes_opening_an_old_log_at_once_migrate_it_once(tmp_path):
         thread.join(timeout=30)
     assert errors == []
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_a_timeline_is_kept_with_its_run_and_survives_reopening(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path)
+    store.add(record_with(run_id="a"), [0.1, 0.1205, 0.5])
+    store.add(record_with(run_id="b"))
+    store.close()
+    reopened = RunStore(path)
+    assert reopened.timelines(["a", "b", "missing"]) == {"a": [0.1, 0.1205, 0.5]}
+
+
+def test_a_run_and_its_timeline_land_together_or_not_at_all(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    store.add(record_with(run_id="a"), [0.1])
+    try:
+        store.add(record_with(run_id="b"), [0.2])
+        store.add(record_with(run_id="a"), [0.3])  # duplicate run id: the whole write fails
+    except sqlite3.IntegrityError:
+        pass
+    assert [r["run_id"] for r in store.rows()] == ["a", "b"]
+    assert store.timelines(["a", "b"]) == {"a": [0.1], "b": [0.2]}
+
+
+def test_one_vote_per_round(tmp_path):
+    import pytest
+
+    from playground.errors import InputError
+    from playground.records import VoteRecord
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    vote = VoteRecord("v1", "batch1", "s", "r1,r2", "a,b", "a", "2026-11-23T10:00:00+00:00")
+    store.add_vote(vote)
+    with pytest.raises(InputError, match="already has a vote"):
+        store.add_vote(VoteRecord("v2", "batch1", "s", "r1,r2", "a,b", "tie", "2026-11-23T10:01:00+00:00"))
+    assert [v["winner"] for v in store.votes()] == ["a"]
+
+
+def test_an_old_log_is_migrated_to_the_current_schema(tmp_path):
+    from playground.store import MIGRATIONS
+
+    path = tmp_path / "runs.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(MIGRATIONS[0] + "PRAGMA user_version=1;")
+    store = RunStore(path)
+    store.add(record_with(run_id="new", stalls=2, load_level=4), [0.1])
+    row = store.rows()[0]
+    assert row["stalls"] == 2 and row["load_level"] == 4
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
