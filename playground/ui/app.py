@@ -8,6 +8,7 @@ renderer is attached with `.success`, so the browser runs them side by side.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -23,6 +24,11 @@ from playground.ui.session import SessionRegistry
 from playground.ui.settings import COPYABLE_FIELDS, PaneControls, build_controls
 
 PANES_PER_ROW = 3
+# A further tab of the page: built inside its own gr.Tab, over the same controller (runner, store,
+# panes). Each capability (arena, load sweep, …) lives in its own module and joins by being listed
+# in PAGE_TABS; the Compare tab stays first and the default.
+TabBuilder = Callable[[gr.Blocks, Controller], None]
+PAGE_TABS: tuple[tuple[str, TabBuilder], ...] = ()
 # Each row of panes is a grid whose panes share its three rows (header, chat, settings) through a
 # subgrid: a header that wraps onto one more line moves every chat of the row down alike.
 PAGE_CSS = """
@@ -95,11 +101,18 @@ def build_controller(config: PlaygroundConfig, store: RunStore, context: Backend
     )
 
 
-def build_page(controller: Controller) -> gr.Blocks:
+def build_page(controller: Controller, tabs: Sequence[tuple[str, TabBuilder]] = PAGE_TABS) -> gr.Blocks:
     """The Gradio page over a controller; it holds no state of its own."""
     with gr.Blocks(title="LLM playground", fill_width=True, analytics_enabled=analytics_enabled()) as demo:
-        view = _layout(controller)
-        _wire_events(demo, controller, view)
+        gr.Markdown("## LLM playground — one prompt, every pane, measured alike")
+        with gr.Tabs(elem_id="page-tabs"):
+            with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
+                view = _layout(controller)
+                _wire_events(demo, controller, view)
+            for title, build_tab in tabs:
+                tab_id = title.lower().replace(" ", "-")
+                with gr.Tab(title, id=tab_id, elem_id=f"tab-{tab_id}"):
+                    build_tab(demo, controller)
     return demo
 
 
@@ -109,7 +122,6 @@ def analytics_enabled() -> bool:
 
 
 def _layout(controller: Controller) -> PageView:
-    gr.Markdown("## LLM playground — one prompt, every pane, measured alike")
     headers = controller.headers()
     pane_views = []
     for start in range(0, len(controller.panes), PANES_PER_ROW):
