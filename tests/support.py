@@ -33,3 +33,22 @@ class FigureFile:
             node = node.setdefault(key, {})
         node[keys[-1]] = value
         self.path.write_text(json.dumps(figures, indent=2, sort_keys=True))
+
+
+class DecodeSteps:
+    """Counts a local model's forward passes (one per decode step, plus the prompt's) while in use."""
+
+    def __init__(self, backend: Any) -> None:
+        self._model = backend.loaded_model().model
+        self.count = 0
+        self._hook: Any = None
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> DecodeSteps:
+        self._hook = self._model.register_forward_hook(self._seen)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._hook.remove()

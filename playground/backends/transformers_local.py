@@ -53,14 +53,16 @@ class TransformersBackend(Backend):
     def __init__(self, model: str, options: TransformersOptions, context: Any) -> None:
         super().__init__(model, options, context)
         self._cache: LocalModelCache = context.shared("transformers.models", LocalModelCache)
-        # Exposed for tests and benchmarks: decode steps taken by the last generation.
-        self.decode_steps = 0
 
     def prepare(self) -> None:
         self._load()
 
     def check(self) -> str | None:
         return local_model_problem(self._model)
+
+    def loaded_model(self) -> LoadedModel:
+        """The model and tokenizer this pane generates with (loaded on first use, shared by panes alike)."""
+        return self._load()[0]
 
     def _load(self) -> tuple[LoadedModel, bool]:
         return self._cache.get(self._model, self.options.device, self.options.dtype, self.options.torch_threads)
@@ -85,11 +87,10 @@ class TransformersBackend(Backend):
         import torch
         from transformers import StoppingCriteriaList
 
-        self.decode_steps = 0
         seed = request.params.seed
         if seed is not None:
             torch.manual_seed(seed)
-        criteria = StoppingCriteriaList([_StopOnSignal(request.stop, self)])
+        criteria = StoppingCriteriaList([_StopOnSignal(request.stop)])
         try:
             with torch.inference_mode():
                 return loaded.model.generate(**inputs, **kwargs, streamer=streamer, stopping_criteria=criteria)
@@ -273,16 +274,14 @@ class _TokenQueue:
 class _StopOnSignal:
     """Ends `generate` at the next decode step once the run's stop signal is set."""
 
-    def __init__(self, signal, backend: TransformersBackend) -> None:
+    def __init__(self, signal) -> None:
         self._signal = signal
-        self._backend = backend
         # Answers are reused: allocating a tensor on every decode step cost ~7 % of a tiny model's speed.
         self._answers: dict[bool, Any] = {}
 
     def __call__(self, input_ids, scores, **kwargs):
         import torch
 
-        self._backend.decode_steps += 1
         stop = self._signal.is_set()
         answer = self._answers.get(stop)
         if answer is None or answer.shape[0] != input_ids.shape[0]:

@@ -7,7 +7,7 @@ import pytest
 from playground.backends.local_models import IncrementalDetokenizer
 from playground.metrics import MeteredRun, RunLabels
 from playground.runner import FanOutRunner, PaneJob
-from tests.support import wait_until
+from tests.support import DecodeSteps, wait_until
 
 
 def _pane(make_pane, tiny_model_dir, **overrides):
@@ -69,18 +69,20 @@ def test_stop_ends_generate_within_one_decode_step(make_pane, tiny_model_dir, mo
     request = pane.build_request("hi", mode=mode)
     run = MeteredRun(pane.backend, request, RunLabels("b", "test", pane.name))
     steps_at_stop = []
+    with DecodeSteps(pane.backend) as steps:
 
-    def stop_soon():
-        wait_until(lambda: pane.backend.decode_steps >= 20, what="20 decode steps")
-        steps_at_stop.append(pane.backend.decode_steps)
-        request.stop.set()
+        def stop_soon():
+            wait_until(lambda: steps.count >= 20, what="20 decode steps")
+            steps_at_stop.append(steps.count)
+            request.stop.set()
 
-    stopper = threading.Thread(target=stop_soon)
-    stopper.start()
-    record = run.run()
-    stopper.join()
+        stopper = threading.Thread(target=stop_soon)
+        stopper.start()
+        record = run.run()
+        stopper.join()
     assert record.status == "cancelled"
-    assert pane.backend.decode_steps - steps_at_stop[0] <= 1
+    # The step in progress when Stop was set may finish; no further one starts.
+    assert steps.count - steps_at_stop[0] <= 1
 
 
 def test_missing_model_folder_is_a_clear_error(make_pane, tmp_path):
