@@ -89,8 +89,11 @@ class RunHandle:
             return Snapshot(record.response_text, record.reasoning_text, record)
         return Snapshot(self.metered.text, self.metered.reasoning, notice=self.metered.notice)
 
-    def snapshots(self, min_interval_s: float = 0.05) -> Iterator[Snapshot]:
-        """Yield the pane's state at most once per interval, always ending with the final one."""
+    def snapshots(self, min_interval_s: float | Callable[[Snapshot], float] = 0.05) -> Iterator[Snapshot]:
+        """Yield the pane's state at most once per interval, always ending with the final one.
+
+        The interval may depend on the snapshot just yielded (a long answer costs its reader more).
+        """
         seen = 0
         while True:
             with self._changed:
@@ -102,12 +105,14 @@ class RunHandle:
                     self._waiting -= 1
                 seen = self._version
                 finished = self._record is not None
-            yield self.snapshot()
+            snapshot = self.snapshot()
+            yield snapshot
             if finished:
                 return
+            interval = min_interval_s(snapshot) if callable(min_interval_s) else min_interval_s
             # Throttle, but wake at once when the run ends so the final text is never held back.
             with self._changed:
-                self._changed.wait_for(lambda: self._record is not None, timeout=min_interval_s)
+                self._changed.wait_for(lambda: self._record is not None, timeout=interval)
 
     def wait(self, timeout: float | None = None) -> RunRecord | None:
         with self._changed:

@@ -135,6 +135,12 @@ def serve_app(tmp_path) -> Iterator:
         demo.close()
 
 
+def history_of(client, api_name: str) -> list[dict]:
+    """A pane renderer's final history chat (it returns the history and the then hidden live chat)."""
+    history, _live = client.predict(api_name=api_name)
+    return history
+
+
 def chat_texts(chat: list[dict]) -> list[str]:
     """The text of each Chatbot message as gradio_client returns them (lists of text parts)."""
     return ["".join(part["text"] for part in m["content"]) if isinstance(m["content"], list) else str(m["content"]) for m in chat]

@@ -54,6 +54,7 @@ SAVE_FILE_JS = """
 class PaneView:
     header: gr.Markdown
     chat: gr.Chatbot
+    live: gr.Chatbot
     controls: PaneControls
 
 
@@ -130,8 +131,15 @@ def _layout(controller: Controller) -> PageView:
                 pane = controller.panes[index]
                 with gr.Column(min_width=320, elem_id=f"pane-{index}", elem_classes=["pane"]):
                     pane_header = gr.Markdown(headers[index], elem_id=f"pane-{index}-header")
-                    chat = gr.Chatbot(label=pane.name, height=420, elem_id=f"pane-{index}-chat", buttons=["copy"])
-                    pane_views.append(PaneView(pane_header, chat, build_controls(pane, index)))
+                    # The history, written once a turn; the current turn streams into the small chat
+                    # under it, whose updates cost the browser the same whatever the history's length.
+                    with gr.Column(elem_id=f"pane-{index}-chat", elem_classes=["pane-chat"]):
+                        chat = gr.Chatbot(label=pane.name, height=420, elem_id=f"pane-{index}-history", buttons=["copy"])
+                        live = gr.Chatbot(
+                            show_label=False, height="auto", max_height=420, visible=False,
+                            elem_id=f"pane-{index}-live", buttons=["copy"],
+                        )  # fmt: skip
+                    pane_views.append(PaneView(pane_header, chat, live, build_controls(pane, index)))
     with gr.Row():
         prompt = gr.Textbox(
             placeholder="Ask every pane… (Enter sends, Shift+Enter for a new line)",
@@ -181,8 +189,8 @@ def _wire_events(demo: gr.Blocks, controller: Controller, view: PageView) -> Non
             "show_progress": "hidden", **unlimited}  # fmt: skip
     send_event = gr.on([view.send.click, view.prompt.submit], kick_off(False), api_name="send", **turn)
     regenerate_event = view.regenerate.click(kick_off(True), api_name="regenerate", **turn)
-    _attach_renderers(send_event, controller, view, api_prefix="")
-    _attach_renderers(regenerate_event, controller, view, api_prefix="regenerate_")
+    _attach_renderers(send_event, controller, view, regenerate=False)
+    _attach_renderers(regenerate_event, controller, view, regenerate=True)
 
     def stop(request: gr.Request):
         controller.stop(request.session_hash)
@@ -230,7 +238,9 @@ def _wire_page_events(demo: gr.Blocks, controller: Controller, view: PageView) -
     demo.unload(free)
 
 
-def _attach_renderers(event, controller: Controller, view: PageView, api_prefix: str) -> None:
+def _attach_renderers(event, controller: Controller, view: PageView, regenerate: bool) -> None:
+    api_prefix = "regenerate_" if regenerate else ""
+
     def after_pane(request: gr.Request):
         busy = controller.busy(request.session_hash)
         buttons = [gr.update(interactive=not busy), gr.update(interactive=not busy), gr.update(interactive=busy)]
@@ -246,9 +256,11 @@ def _attach_renderers(event, controller: Controller, view: PageView, api_prefix:
         )
 
         def render(request: gr.Request, index: int = index):
-            yield from controller.render_pane(index, request.session_hash)
+            yield from controller.render_pane(index, request.session_hash, rewrite_history=regenerate)
 
-        rendered = event.success(render, None, pane.chat, api_name=f"{api_prefix}pane_{index}", show_progress="hidden", **group)
+        rendered = event.success(
+            render, None, [pane.chat, pane.live], api_name=f"{api_prefix}pane_{index}", show_progress="hidden", **group
+        )
         rendered.then(
             after_pane, None, [*view.results_outputs(), *view.buttons()], api_visibility="private", concurrency_limit=None
         )

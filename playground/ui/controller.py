@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,17 +19,21 @@ from playground.config import PlaygroundConfig
 from playground.errors import InputError, PlaygroundError
 from playground.panes import BackendContext, Pane, build_pane, check_prompt
 from playground.records import RunRecord
-from playground.runner import FanOutRunner, PaneJob
+from playground.runner import FanOutRunner, PaneJob, Snapshot
 from playground.ui.render import final_messages, header, live_messages, turn_messages, user_message
 from playground.ui.results import Results
 from playground.ui.session import SessionRegistry, SessionState, Turn, answer_for_history, step_modes
 from playground.ui.settings import SETTING_FIELDS, PaneSettings, parse_settings
 
-# At most this many chat updates per second per pane. The browser's cost per update grows with
-# the messages shown, so updates are spaced further apart as the history grows: a browser that
-# falls behind renders the final text late.
+# At most this many chat updates per second per pane. The answer streams into a small "live" chat
+# that holds only the current turn, so an update's cost in the browser does not grow with the
+# history; it grows with the answer itself, so a very long answer is updated less often (a
+# browser that falls behind delays everything on the page, Stop included).
 UPDATES_PER_SECOND = 20
-SECONDS_PER_SHOWN_MESSAGE = 0.003
+SECONDS_PER_SHOWN_CHARACTER = 2e-6
+# Between the final live update and the history update (one re-render of every earlier message,
+# hundreds of ms for a long history): long enough for the browser to paint the final text first.
+PAINT_BEFORE_HISTORY_S = 0.05
 
 
 def refusal(message: str) -> gr.Error:
@@ -36,8 +41,20 @@ def refusal(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
-def update_interval(shown_messages: int) -> float:
-    return 1 / UPDATES_PER_SECOND + SECONDS_PER_SHOWN_MESSAGE * shown_messages
+def update_interval(shown_characters: int) -> float:
+    return 1 / UPDATES_PER_SECOND + SECONDS_PER_SHOWN_CHARACTER * shown_characters
+
+
+def _snapshot_interval(snapshot: Snapshot) -> float:
+    return update_interval(len(snapshot.text) + len(snapshot.reasoning))
+
+
+def live_chat(messages: list[dict]) -> dict:
+    return gr.update(value=messages, visible=True)
+
+
+def hidden_live_chat() -> dict:
+    return gr.update(value=[], visible=False)
 
 
 class PaneDirectory:
@@ -171,34 +188,35 @@ class Controller:
 
     # ---- rendering ----------------------------------------------------------------------
 
-    def render_pane(self, index: int, session_id: str) -> Iterator[list[dict]]:
-        """Follow this pane's runs in the current turn, at most UPDATES_PER_SECOND updates a second."""
+    def render_pane(self, index: int, session_id: str, rewrite_history: bool = False) -> Iterator[tuple[Any, Any]]:
+        """Follow this pane's runs in the current turn: (history chat, live chat) updates.
+
+        The turn streams into the live chat; the history chat is written once, when the turn is
+        over (and at the start of a regenerated turn, which takes the last one back).
+        """
         state = self.sessions.get(session_id)
         name = self.panes[index].name
         conversation = state.conversations[name]
         turn = state.turn
         if turn is None:
-            yield copy.deepcopy(conversation.display)
+            yield copy.deepcopy(conversation.display), hidden_live_chat()
             return
         shown = [user_message(turn.prompt)]
-        earlier = copy.deepcopy(conversation.display)
-        interval = update_interval(len(earlier))
+        yield (copy.deepcopy(conversation.display) if rewrite_history else gr.skip()), live_chat(shown)
         for step in range(turn.step_count):
             handle = turn.handle(step, name)
             if handle is None:
                 break
             streaming = handle.job.request.stream
-            for snapshot in handle.snapshots(interval):
+            for snapshot in handle.snapshots(_snapshot_interval):
                 if snapshot.done:
                     shown += final_messages(snapshot.record, label_mode=turn.step_count > 1)
-                    yield earlier + shown
+                    yield gr.skip(), live_chat(shown)
                 else:
-                    yield earlier + shown + live_messages(snapshot, streaming)
+                    yield gr.skip(), live_chat(shown + live_messages(snapshot, streaming))
         turn.wait_done()
-        committed = copy.deepcopy(conversation.display)
-        if committed != earlier + shown:
-            # Only when the commit added something (the paired difference, or a stop before any run).
-            yield committed
+        time.sleep(PAINT_BEFORE_HISTORY_S)
+        yield copy.deepcopy(conversation.display), hidden_live_chat()
 
     def headers(self) -> list[str]:
         return [self._header(pane) for pane in self.panes]

@@ -6,6 +6,7 @@ from gradio_client import Client
 
 from playground.tables import read_runs_csv
 from playground.testing.loopback import OpenAIServer, Script
+from tests.conftest import history_of
 from tests.reliability.conftest import record_figure
 
 MIXED = "🌙 明月几时有？ שלום עולם مرحبا بالعالم — «καλημέρα» 👩🏽‍💻"
@@ -18,7 +19,7 @@ def test_empty_and_huge_prompts_are_refused_and_the_page_keeps_working(serve_app
         empty = app.refusal(client, "   ")
         huge = app.refusal(client, "x" * (1024 * 1024))
         assert app.refusal(client, "still here?") == ""
-        after = client.predict(api_name="/pane_0")
+        after = history_of(client, "/pane_0")
     record_figure("bad_input", "empty prompt", {"message": empty})
     record_figure("bad_input", "1 MB prompt", {"message": huge})
     assert "The prompt is empty" in empty

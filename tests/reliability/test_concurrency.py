@@ -8,7 +8,7 @@ import pytest
 from gradio_client import Client
 
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
-from tests.conftest import chat_texts
+from tests.conftest import chat_texts, history_of
 from tests.reliability.conftest import record_figure
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ def test_twenty_sessions_send_at_once_and_keep_to_themselves(serve_app):
             client = Client(app.url, verbose=False)
             prompt = f"question from session {number}"
             client.predict(prompt, False, *app.settings_values(), api_name="/send")
-            chats = [chat_texts(client.predict(api_name=f"/pane_{i}")) for i in range(2)]
+            chats = [chat_texts(history_of(client, f"/pane_{i}")) for i in range(2)]
             table = client.predict(api_name="/results")[0]["data"]
             return number, chats, table
 

@@ -10,12 +10,12 @@ from playground.records import COLUMNS
 from playground.tables import read_runs_csv
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
 from playground.ui.settings import COPYABLE_FIELDS, SETTING_FIELDS, setting_values
-from tests.conftest import chat_texts
+from tests.conftest import chat_texts, history_of
 
 
 def _turn(client: Client, app, prompt: str, both: bool = False, values: list | None = None) -> list[list[dict]]:
     client.predict(prompt, both, *(values or app.settings_values()), api_name="/send")
-    return [client.predict(api_name=f"/pane_{i}") for i in range(len(app.config.panes))]
+    return [history_of(client, f"/pane_{i}") for i in range(len(app.config.panes))]
 
 
 def test_panes_answer_keep_their_own_history_and_log_every_run(serve_app):
@@ -156,7 +156,7 @@ def test_regenerate_replaces_the_last_turn_and_clear_forgets_everything(serve_ap
         _turn(client, app, "first")
         _turn(client, app, "second")
         client.predict("", False, *app.settings_values(), api_name="/regenerate")
-        regenerated = client.predict(api_name="/regenerate_pane_0")
+        regenerated = history_of(client, "/regenerate_pane_0")
         regenerated_request = server.requests[-1]["messages"]
         client.predict(api_name="/clear")
         after_clear = _turn(client, app, "fresh")[0]

@@ -19,6 +19,7 @@ from gradio_client import Client
 from playground.backends.base import GenerationParams
 from playground.testing.loopback import free_port
 from playground.ui.settings import setting_values
+from tests.conftest import history_of
 
 FAKE_KEY = "sk-playgroundFAKEKEY0123456789abcdef"
 
@@ -123,7 +124,7 @@ def test_no_secret_reaches_the_page_its_config_or_its_api(tmp_path):
         client = Client(url, verbose=False)
         settings = setting_values("m", GenerationParams(), None, True) * 2
         client.predict("hi", False, *settings, api_name="/send")
-        chats = [client.predict(api_name=f"/pane_{i}") for i in range(2)]
+        chats = [history_of(client, f"/pane_{i}") for i in range(2)]
         pages = [
             urllib.request.urlopen(f"{url}{path}", timeout=10).read().decode() for path in ("/", "/config", "/gradio_api/info")
         ]
