@@ -3,7 +3,6 @@ snapshots; they never time anything and never name a backend."""
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections import OrderedDict
@@ -34,6 +33,8 @@ SECONDS_PER_SHOWN_CHARACTER = 2e-6
 # Between the final live update and the history update (one re-render of every earlier message,
 # hundreds of ms for a long history): long enough for the browser to paint the final text first.
 PAINT_BEFORE_HISTORY_S = 0.05
+# Turns a pane's history chat shows; earlier ones are summed up in one note (the model gets them all).
+HISTORY_TURNS_SHOWN = 20
 
 
 def refusal(message: str) -> gr.Error:
@@ -199,10 +200,10 @@ class Controller:
         conversation = state.conversations[name]
         turn = state.turn
         if turn is None:
-            yield copy.deepcopy(conversation.display), hidden_live_chat()
+            yield conversation.recent_display(HISTORY_TURNS_SHOWN), hidden_live_chat()
             return
         shown = [user_message(turn.prompt)]
-        yield (copy.deepcopy(conversation.display) if rewrite_history else gr.skip()), live_chat(shown)
+        yield (conversation.recent_display(HISTORY_TURNS_SHOWN) if rewrite_history else gr.skip()), live_chat(shown)
         for step in range(turn.step_count):
             handle = turn.handle(step, name)
             if handle is None:
@@ -216,7 +217,7 @@ class Controller:
                     yield gr.skip(), live_chat(shown + live_messages(snapshot, streaming))
         turn.wait_done()
         time.sleep(PAINT_BEFORE_HISTORY_S)
-        yield copy.deepcopy(conversation.display), hidden_live_chat()
+        yield conversation.recent_display(HISTORY_TURNS_SHOWN), hidden_live_chat()
 
     def headers(self) -> list[str]:
         return [self._header(pane) for pane in self.panes]

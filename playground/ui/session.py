@@ -37,6 +37,23 @@ class Conversation:
             # A turn without an answer is shown, but not sent back to the model.
             self.history += [Message("user", prompt), Message("assistant", answer)]
 
+    def recent_display(self, max_turns: int) -> list[dict]:
+        """What the chat shows: the last `max_turns` turns, after a note on how many are left out.
+
+        The browser re-renders every message of a chat on each update of it, so the cost of a long
+        conversation is bounded here; the model is still sent the whole history.
+        """
+        hidden = len(self._turn_starts) - max_turns
+        if hidden <= 0:
+            return [dict(message) for message in self.display]
+        first_shown = self._turn_starts[hidden][1]
+        note = {
+            "role": "assistant",
+            "content": f"⋯ {hidden} earlier turn{'s' if hidden > 1 else ''} not shown here: the model still "
+            "receives them, and every run is in the run log (CSV).",
+        }
+        return [note, *(dict(message) for message in self.display[first_shown:])]
+
     def drop_last_turn(self) -> None:
         """Forget the last turn (for Regenerate)."""
         if self._turn_starts:

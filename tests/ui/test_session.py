@@ -27,3 +27,15 @@ def test_a_failed_turn_is_shown_but_not_sent_as_history_and_regenerate_drops_it(
     conversation.drop_last_turn()
     assert [m["content"] for m in conversation.display] == ["q1", "a1"]
     assert conversation.history == [Message("user", "q1"), Message("assistant", "a1")]
+
+
+def test_the_chat_shows_the_last_turns_after_a_note_and_the_model_gets_them_all():
+    conversation = Conversation()
+    for turn in range(5):
+        shown = [{"role": "user", "content": f"q{turn}"}, {"role": "assistant", "content": f"a{turn}"}]
+        conversation.commit(f"q{turn}", f"a{turn}", shown)
+    recent = conversation.recent_display(2)
+    assert recent[0]["content"].startswith("⋯ 3 earlier turns not shown here")
+    assert [m["content"] for m in recent[1:]] == ["q3", "a3", "q4", "a4"]
+    assert conversation.recent_display(5) == conversation.display
+    assert len(conversation.history) == 10
