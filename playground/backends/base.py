@@ -73,9 +73,8 @@ class StopSignal:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._callbacks: list[Callable[[], None]] = []
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
+        # Checked once per streamed chunk: the event's own method, without a call through this class.
+        self.is_set: Callable[[], bool] = self._event.is_set
 
     def set(self) -> None:
         with self._lock:

@@ -46,10 +46,15 @@ def retrying(
     while True:
         answered = False
         try:
-            for event in attempt():
-                if isinstance(event, TextDelta | ReasoningDelta) and event.text:
-                    answered = True
+            events = attempt()
+            for event in events:
                 yield event
+                kind = type(event)
+                if (kind is TextDelta or kind is ReasoningDelta) and event.text:
+                    answered = True
+                    break
+            # Past the first answer text nothing is retried: pass the rest through without a check.
+            yield from events
             return
         except BackendError as error:
             if answered or not _retryable(error) or retry >= policy.max_retries:

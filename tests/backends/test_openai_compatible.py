@@ -6,6 +6,7 @@ from playground.errors import ConfigError
 from playground.metrics import MeteredRun, RunLabels
 from playground.runner import FanOutRunner, PaneJob
 from playground.testing.loopback import OpenAIServer, Script
+from tests.support import wait_until
 
 
 def _run(pane, prompt: str = "明月几时有", **kwargs):
@@ -272,11 +273,18 @@ def test_vllm_metrics_give_the_servers_view_of_one_run(make_pane, mode):
 
 
 def test_server_metrics_are_not_claimed_when_other_requests_finished_meanwhile(make_pane):
-    with OpenAIServer({"m": Script(first_token_delay_s=0.2)}) as server:
-        pane = make_pane(name="p", backend="openai", preset="vllm", base_url=server.url + "/v1", model="m", mode="non-stream")
-        other = make_pane(name="q", backend="openai", preset="custom", base_url=server.url + "/v1", model="m", mode="non-stream")
-        records = FanOutRunner(None).run([PaneJob(p, p.build_request("hi")) for p in (pane, other)])
-    assert records[0].status == "ok" and records[0].server_ttft_s is None and records[0].server_total_s is None
+    with OpenAIServer({"m": Script(first_token_delay_s=1.0)}) as server:
+        url = server.url + "/v1"
+        pane = make_pane(name="p", backend="openai", preset="vllm", base_url=url, model="m", mode="non-stream")
+        other = make_pane(name="q", backend="openai", preset="custom", base_url=url, model="m", mode="non-stream")
+        runner = FanOutRunner(None)
+        # The other request is in flight before this run's first scrape and ends before this run does.
+        earlier = runner.start([PaneJob(other, other.build_request("hi"))])
+        wait_until(lambda: len(server.requests) == 1, what="the other request")
+        (record,) = runner.run([PaneJob(pane, pane.build_request("hi"))])
+        (finished_meanwhile,) = earlier.wait(timeout=30)
+    assert finished_meanwhile.status == "ok"
+    assert record.status == "ok" and record.server_ttft_s is None and record.server_total_s is None
 
 
 class _NoMetricsServer(OpenAIServer):
