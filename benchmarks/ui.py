@@ -87,8 +87,9 @@ def main() -> None:
     repeats = 2 if args.quick else args.repeats
     from playwright.sync_api import sync_playwright
 
+    from playground.interpreter import freeze_startup_heap, tune_interpreter
     from playground.ui.app import build_controller, build_page
-    from playground.ui.serve import launch, tune_interpreter
+    from playground.ui.serve import launch
 
     tune_interpreter()  # as `python -m playground` does
 
@@ -108,6 +109,7 @@ def main() -> None:
         store = RunStore(f"{folder}/runs.sqlite")
         controller = build_controller(parse_config({"panes": panes}), store)
         demo = build_page(controller)
+        freeze_startup_heap()  # as `python -m playground` does
         url, _ = launch(demo, "127.0.0.1", free_port())
         try:
             with sync_playwright() as playwright:

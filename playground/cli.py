@@ -12,6 +12,7 @@ from playground.backends.base import MODES, Mode
 from playground.compare import ComparePlan, run_compare
 from playground.config import PlaygroundConfig, load_config
 from playground.errors import PlaygroundError
+from playground.interpreter import freeze_startup_heap, tune_interpreter
 from playground.panes import build_panes
 from playground.records import RunRecord
 from playground.runner import FanOutRunner
@@ -171,6 +172,9 @@ def command_compare(args: argparse.Namespace) -> int:
     store_path = args.store or (Path(config.store) if config.store else default_store_path())
     store = RunStore(store_path)
     panes = build_panes(config)
+    tune_interpreter()
+    FanOutRunner.prepare(panes)  # models loaded before the heap is frozen, so they are frozen too
+    freeze_startup_heap()
     plan = ComparePlan(prompts=prompts, modes=args.modes, repeat=args.repeat)
     progress = tqdm(total=plan.run_count(len(panes)), unit="run", file=sys.stderr, disable=None)
     runner = FanOutRunner(store, on_record=lambda record: progress.update(1))

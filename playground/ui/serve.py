@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from playground.config import load_config
 from playground.errors import InputError
+from playground.interpreter import freeze_startup_heap, tune_interpreter
 from playground.store import RunStore, default_store_path
 
 if TYPE_CHECKING:
@@ -39,16 +40,6 @@ def parse_auth(text: str | None) -> list[tuple[str, str]] | None:
             raise InputError(f"--auth / {AUTH_ENV} must look like user:password (several separated by commas).")
         pairs.append((user, password))
     return pairs
-
-
-# How long a thread may hold the GIL while another waits (Python's default is 5 ms). Pane
-# streams parse chunks in threads; a shorter slice lets the page's event loop answer promptly
-# while fast streams run (measured in benchmarks/ui.py).
-GIL_SWITCH_INTERVAL_S = 0.0005
-
-
-def tune_interpreter() -> None:
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
 
 def launch(
@@ -84,6 +75,7 @@ def serve(options: ServeOptions) -> int:
         print("warning: --share without --auth: anyone with the link can use your backends and keys.", file=sys.stderr)
     print(f"Loading {len(config.panes)} panes from {options.config}; run log: {store_path}", file=sys.stderr)
     demo = build_app(config, RunStore(store_path))
+    freeze_startup_heap()
     local_url, share_url = launch(demo, options.host, options.port, options.share, auth)
     print(f"Playground running at {local_url}", file=sys.stderr)
     if options.share:

@@ -1,0 +1,29 @@
+"""Interpreter settings for measuring: how threads share the GIL, and a garbage collector that
+does not pause a run to walk the heap built at start-up."""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+# How long a thread may hold the GIL while another waits (Python's default is 5 ms). Pane
+# streams parse chunks in threads; a shorter slice lets the page's event loop answer promptly
+# while fast streams run (measured in benchmarks/ui.py).
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
+def tune_interpreter() -> None:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
+def freeze_startup_heap() -> None:
+    """Move everything built so far (imported libraries, the page, loaded models) out of the collector's reach.
+
+    A full collection walks every tracked object: with gradio, pandas and torch loaded that is
+    hundreds of thousands of them and hundreds of ms on a small machine, landing inside whatever
+    run is streaming at the time as a TTFT or inter-token outlier. Objects made at start-up live
+    for the whole process, so freezing them (https://docs.python.org/3/library/gc.html#gc.freeze)
+    costs nothing and leaves later collections only the objects made since.
+    """
+    gc.collect()
+    gc.freeze()
