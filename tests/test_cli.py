@@ -99,7 +99,7 @@ def test_help_lists_the_subcommands_under_the_module_name():
 )
 def test_config_and_store_are_honoured_before_or_after_the_command(argv):
     args = parse_args(argv)
-    assert (args.config, args.store) == (Path("mine.yaml"), Path("mine.sqlite"))
+    assert (args.config, args.store) == (Path("mine.yaml"), "mine.sqlite")
 
 
 def test_page_options_are_honoured_before_ui_and_defaults_fill_the_rest():
