@@ -69,7 +69,7 @@ def parse_store_location(location: str | Path) -> StoreTarget:
     scheme = text.split("://", 1)[0]
     try:
         url = make_url(text)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise InputError(f"The run log URL ({scheme}://…) could not be read: give {_EXPECTED}.") from None
     if url.drivername in _SQLITE_NAMES:
         if not url.database or url.database == ":memory:":
