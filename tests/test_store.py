@@ -95,6 +95,11 @@ def test_an_sqlite_log_is_in_wal_mode_and_whole(tmp_path):
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     connection.close()
+    engine = _engine(path)  # the store's own engine factory: every pooled connection is set up alike
+    with engine.connect() as connection:
+        settings = [connection.exec_driver_sql(f"PRAGMA {name}").scalar_one() for name in ("synchronous", "busy_timeout")]
+    engine.dispose()
+    assert settings == [1, 5000]  # synchronous=NORMAL: a committed row survives the process dying
 
 
 def test_rows_filter_by_session(location):
@@ -153,6 +158,19 @@ def test_processes_opening_an_old_log_at_once_migrate_it_once(location):
         thread.join(timeout=30)
     assert errors == []
     assert _version(location) == SCHEMA_VERSION
+
+
+@pytest.mark.slow  # four interpreter starts
+def test_processes_opening_a_new_log_at_once_create_it_once(location):
+    opener = "import sys; from playground.store import RunStore; RunStore(sys.argv[1]).close()"
+    command = [sys.executable, "-c", opener, str(location)]
+    openers = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    failures = [process.communicate(timeout=120)[1] for process in openers if process.wait(timeout=120) != 0]
+    assert failures == []
+    assert _version(location) == SCHEMA_VERSION
+    store = RunStore(location)
+    store.add(record_with(run_id="a"), [0.1])
+    assert store.count() == 1 and store.timelines(["a"]) == {"a": [0.1]}
 
 
 def test_an_old_log_is_migrated_to_the_current_schema(location):
