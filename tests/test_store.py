@@ -1,5 +1,6 @@
 """The run log: durable rows, documented columns, versioned schema; the same suite on SQLite and PostgreSQL."""
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -240,3 +241,11 @@ def test_an_unreachable_server_is_a_clear_error_without_the_password():
     message = str(raised.value)
     assert message.startswith(f"Cannot open the run log postgresql+psycopg://ada:***@127.0.0.1:{url.split(':')[3]}")
     assert "s3cret-pw" not in message and "Traceback" not in message and "[SQL" not in message
+
+
+def test_a_file_that_is_not_a_run_log_is_a_clear_error(tmp_path):
+    path = tmp_path / "notes.sqlite"
+    path.write_text("not a database, just notes\n" * 100)
+    with pytest.raises(StoreError, match=re.escape(f"Cannot open the run log {path}: file is not a database")):
+        RunStore(path)
+    assert path.read_text().startswith("not a database")
