@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, insert, s
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from playground.errors import InputError, PlaygroundError
-from playground.records import BOOL_COLUMNS, COLUMNS, TEXT_COLUMNS, RunRecord, VoteRecord
+from playground.records import BOOL_COLUMNS, COLUMNS, RunRecord, VoteRecord
 from playground.store.location import StoreTarget, parse_store_location
 from playground.store.migrations import SQLITE_BEGIN_OPTION, upgrade
 from playground.store.schema import RUNS, TIMELINES, VOTES, insertion_order
@@ -91,7 +91,7 @@ class RunStore:
         if self._is_sqlite:
             return row
         # PostgreSQL text cannot hold NUL; the run is kept with U+FFFD in its place rather than lost.
-        return {k: v.replace("\x00", "\ufffd") if k in TEXT_COLUMNS and isinstance(v, str) else v for k, v in row.items()}
+        return {name: value.replace("\x00", "\ufffd") if isinstance(value, str) else value for name, value in row.items()}
 
     def add(self, record: RunRecord, chunk_offsets_s: Sequence[float] = ()) -> None:
         """Write a run and, when it streamed content, its timeline, in one transaction."""
