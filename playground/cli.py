@@ -16,7 +16,7 @@ from playground.interpreter import freeze_startup_heap, tune_interpreter
 from playground.panes import build_panes
 from playground.records import RunRecord
 from playground.runner import FanOutRunner
-from playground.store import RunStore, default_store_path
+from playground.store import RunStore, resolve_store_location
 from playground.tables import runs_frame, summary_frame, summary_view, write_runs_csv
 
 if TYPE_CHECKING:
@@ -55,10 +55,10 @@ def _add_shared_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--store",
-        type=Path,
-        metavar="FILE",
+        metavar="FILE|URL",
         default=hidden,
-        help="run log SQLite file (default: the config's, else the user data folder)",
+        help="run log: an SQLite file or a postgresql+psycopg:// URL (default: $PLAYGROUND_STORE_URL, else the config's, "
+        "else the user data folder)",
     )
 
 
@@ -169,8 +169,7 @@ def command_compare(args: argparse.Namespace) -> int:
         raise PlaygroundError("--repeat must be at least 1.")
     config = _selected(load_config(args.config), args.panes)
     prompts = _read_prompts(args)
-    store_path = args.store or (Path(config.store) if config.store else default_store_path())
-    store = RunStore(store_path)
+    store = RunStore(resolve_store_location(args.store, config.store))
     panes = build_panes(config)
     tune_interpreter()
     FanOutRunner.prepare(panes)  # models loaded before the heap is frozen, so they are frozen too
@@ -182,17 +181,17 @@ def command_compare(args: argparse.Namespace) -> int:
         records = run_compare(panes, runner, plan)
     finally:
         progress.close()
-    _report(records, store_path, args.csv)
+    _report(records, store.location, args.csv)
     return 0 if any(r.status == "ok" for r in records) else 1
 
 
-def _report(records: list[RunRecord], store_path: Path, csv_path: Path | None) -> None:
+def _report(records: list[RunRecord], store_location: str, csv_path: Path | None) -> None:
     frame = runs_frame(r.as_row() for r in records)
     print(summary_view(summary_frame(frame)).to_string(index=False))
     failures = {(r.pane, r.error_message) for r in records if r.status != "ok"}
     for pane, message in sorted(failures, key=lambda item: item[0]):
         print(f"{pane}: {message}")
-    print(f"{len(records)} runs logged to {store_path}")
+    print(f"{len(records)} runs logged to {store_location}")
     if csv_path is not None:
         print(f"CSV written to {write_runs_csv(frame, csv_path)}")
 

@@ -88,15 +88,14 @@ ColumnKind = Literal["bool", "int", "float", "text"]
 
 @dataclass(frozen=True)
 class Column:
-    """How one column is stored, typed in pandas and written to CSV: all from `RunRecord`'s type hints."""
+    """How one column is stored, typed in pandas and written to CSV: all from `RunRecord`'s type hints.
+
+    The run log's SQL type for each kind is `playground.store.schema.SQL_TYPES`.
+    """
 
     name: str
     kind: ColumnKind
     nullable: bool
-
-    @property
-    def sql_type(self) -> str:
-        return {"bool": "INTEGER", "int": "INTEGER", "float": "REAL", "text": "TEXT"}[self.kind]
 
     @property
     def pandas_dtype(self) -> str:

@@ -6,14 +6,16 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --dev
 
 # The browser tests drive Debian's Chromium (Playwright cannot download its own browser here),
-# with fonts so that screenshots show CJK and emoji text.
+# with fonts so that screenshots show CJK and emoji text. The run log's tests start a real
+# PostgreSQL (initdb + pg_ctl from Debian's postgresql, run as its `postgres` user under root).
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
 fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || need+=(fonts-noto-color-emoji)
+command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "The browser tests need Debian's ${need[*]} (apt-get not found); install them and retry." >&2
+    echo "The browser and run log tests need Debian's ${need[*]} (apt-get not found); install them and retry." >&2
     exit 1
   fi
   sudo=""

@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from playground.config import PlaygroundConfig, parse_config
 from playground.panes import BackendContext, Pane, build_pane
 from playground.store import RunStore
 from playground.testing.loopback import free_port
+
+if TYPE_CHECKING:
+    from playground.testing.postgres import PostgresServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -70,6 +74,25 @@ def transformers_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathF
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL on 127.0.0.1 for the whole session. Without PostgreSQL installed the tests fail, naming the install."""
+    from playground.testing.postgres import PostgresNotInstalled, PostgresServer
+
+    try:
+        server = PostgresServer().start()
+    except PostgresNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A new, empty database on the session's PostgreSQL, as a SQLAlchemy URL."""
+    return postgres_server.create_database()
 
 
 @pytest.fixture

@@ -73,6 +73,22 @@ def test_compare_writes_csv_store_and_summary(tmp_path, tiny_model_dir):
     assert order[:2] == [[0, "stream"], [0, "non-stream"]] and order[4:6] == [[1, "non-stream"], [1, "stream"]]
 
 
+@pytest.mark.server
+def test_compare_logs_to_the_store_url_from_the_environment_unless_store_names_another(tmp_path, postgres_url, monkeypatch):
+    file_log = tmp_path / "config-log.sqlite"
+    with OllamaServer({"m": Script(gap_s=0.001)}) as ollama:
+        config = {"store": str(file_log), "panes": [{"name": "o", "backend": "ollama", "model": "m", "host": ollama.url}]}
+        monkeypatch.setenv("PLAYGROUND_STORE_URL", postgres_url)
+        to_env = _compare(tmp_path, config, "--prompt", "hi")
+        option_log = tmp_path / "option-log.sqlite"
+        to_option = _compare(tmp_path, config, "--prompt", "hi", "--store", str(option_log))
+    assert to_env.returncode == 0, to_env.stderr
+    assert f"1 runs logged to {postgres_url}" in to_env.stdout and not file_log.exists()
+    assert [row["pane"] for row in RunStore(postgres_url).rows()] == ["o"]
+    assert to_option.returncode == 0, to_option.stderr
+    assert RunStore(option_log).count() == 1 and RunStore(postgres_url).count() == 1
+
+
 @pytest.mark.slow  # two subprocesses
 def test_bad_config_and_empty_prompt_give_one_clear_line(tmp_path):
     bad = _compare(tmp_path, {"panes": [{"name": "a", "backend": "nope", "model": "m"}]}, "--prompt", "hi")
@@ -99,7 +115,7 @@ def test_help_lists_the_subcommands_under_the_module_name():
 )
 def test_config_and_store_are_honoured_before_or_after_the_command(argv):
     args = parse_args(argv)
-    assert (args.config, args.store) == (Path("mine.yaml"), Path("mine.sqlite"))
+    assert (args.config, args.store) == (Path("mine.yaml"), "mine.sqlite")
 
 
 def test_page_options_are_honoured_before_ui_and_defaults_fill_the_rest():

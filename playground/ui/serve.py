@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from playground.config import load_config
 from playground.errors import InputError
 from playground.interpreter import freeze_startup_heap, tune_interpreter
-from playground.store import RunStore, default_store_path
+from playground.store import RunStore, resolve_store_location
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -26,7 +26,7 @@ class ServeOptions:
     port: int = 7860
     share: bool = False
     auth: str | None = None
-    store: Path | None = None
+    store: str | Path | None = None  # a file or a database URL
 
 
 def parse_auth(text: str | None) -> list[tuple[str, str]] | None:
@@ -70,11 +70,11 @@ def serve(options: ServeOptions) -> int:
 
     config = load_config(options.config)
     auth = parse_auth(options.auth or os.environ.get(AUTH_ENV))
-    store_path = options.store or (Path(config.store) if config.store else default_store_path())
     if options.share and not auth:
         print("warning: --share without --auth: anyone with the link can use your backends and keys.", file=sys.stderr)
-    print(f"Loading {len(config.panes)} panes from {options.config}; run log: {store_path}", file=sys.stderr)
-    demo = build_app(config, RunStore(store_path))
+    store = RunStore(resolve_store_location(options.store, config.store))
+    print(f"Loading {len(config.panes)} panes from {options.config}; run log: {store.location}", file=sys.stderr)
+    demo = build_app(config, store)
     freeze_startup_heap()
     local_url, share_url = launch(demo, options.host, options.port, options.share, auth)
     print(f"Playground running at {local_url}", file=sys.stderr)
