@@ -21,6 +21,8 @@ from playground.runner import FanOutRunner
 from playground.store import RunStore, default_store_path
 
 DEFAULT_PORT = 8000
+# How long a stopping server waits for the runs it stopped to end and be logged.
+RUNS_END_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,11 @@ def serve_api(options: ServeApiOptions) -> int:
     print(f"Serving {pane.name!r} at http://{options.host}:{options.port}/v1 ({auth}); Ctrl-C stops.", file=sys.stderr)
     # uvicorn's access log names method, path and status only, never the Authorization header.
     uvicorn.run(app, host=options.host, port=options.port, log_level="info", timeout_graceful_shutdown=5)
-    print("Server stopped; every finished run is in the run log.", file=sys.stderr)
+    # Requests cut by the shutdown were stopped; their runs are logged (as cancelled) before the process ends.
+    if app.state.admission.wait_idle(RUNS_END_TIMEOUT_S):
+        print("Server stopped; every run is in the run log.", file=sys.stderr)
+    else:
+        print("Server stopped; a run still in flight could not be logged.", file=sys.stderr)
     return 0
 
 

@@ -26,19 +26,25 @@ class Admission:
 
     def __init__(self, pane: Pane, max_queue: int) -> None:
         self.capacity = (pane.backend.max_concurrency or UNLIMITED_BACKEND_PARALLEL) + max_queue
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self.held = 0
 
     def try_enter(self) -> bool:
-        with self._lock:
+        with self._changed:
             if self.held >= self.capacity:
                 return False
             self.held += 1
             return True
 
     def leave(self) -> None:
-        with self._lock:
+        with self._changed:
             self.held -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until every admitted run has ended and been logged; False if some still run after `timeout_s`."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.held == 0, timeout_s)
 
 
 class ServedRun:

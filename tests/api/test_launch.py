@@ -54,7 +54,7 @@ def test_an_unknown_pane_or_an_unset_key_variable_is_one_clear_line(tiny_model_d
 
 
 @pytest.mark.slow
-def test_the_serve_command_serves_with_a_key_logs_runs_as_api_and_never_prints_the_key(tiny_model_dir, tmp_path):
+def test_the_serve_command_serves_with_a_key_logs_every_run_as_api_and_never_prints_the_key(tiny_model_dir, tmp_path):
     key = "sk-test-serve-key-0123456789"
     port = free_port()
     command = [sys.executable, "-m", "playground", "serve", "--config", _config(tmp_path, tiny_model_dir),
@@ -70,6 +70,11 @@ def test_the_serve_command_serves_with_a_key_logs_runs_as_api_and_never_prints_t
         assert answer.usage.completion_tokens == 5
         with pytest.raises(openai.AuthenticationError):
             openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="nope", max_retries=0).models.list()
+        # A stream still running when the server is stopped is cut, and its run logged before the process ends.
+        endless = client.chat.completions.create(
+            model="local", messages=[{"role": "user", "content": "go"}], stream=True, max_tokens=100_000
+        )
+        next(iter(endless))
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -79,5 +84,6 @@ def test_the_serve_command_serves_with_a_key_logs_runs_as_api_and_never_prints_t
     printed = log.read_text()
     assert process.returncode == 0, printed
     assert key not in printed and "Serving 'local' at http://127.0.0.1:" in printed and "401" in printed
-    [run] = RunStore(tmp_path / "runs.sqlite").rows(session_id="api")
-    assert (run["status"], run["pane"], run["output_tokens"]) == ("ok", "local", 5)
+    answered, cut = RunStore(tmp_path / "runs.sqlite").rows(session_id="api")
+    assert (answered["status"], answered["pane"], answered["output_tokens"]) == ("ok", "local", 5)
+    assert (cut["status"], cut["mode"]) == ("cancelled", "stream") and "every run is in the run log" in printed
