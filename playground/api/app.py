@@ -194,7 +194,7 @@ class Answer:
             while True:
                 text, reasoning = snapshot.text[sent_text:], snapshot.reasoning[sent_reasoning:]
                 if text or reasoning or first:
-                    yield self._chunk(
+                    yield self.chunk(
                         Delta(role="assistant" if first else None, content=text, reasoning_content=reasoning or None)
                     )
                     sent_text, sent_reasoning, first = len(snapshot.text), len(snapshot.reasoning), False
@@ -203,14 +203,14 @@ class Answer:
                 snapshot = await run.next()
             yield last_chunk(self, snapshot.record)
             if self.include_usage and snapshot.record.status == "ok":
-                yield self._chunk(None, usage=_usage(snapshot.record))
+                yield self.chunk(None, usage=_usage(snapshot.record))
             yield DONE_EVENT
             finished = True
         finally:
             if not finished:
                 run.cancel()
 
-    def _chunk(self, delta: Delta | None, finish_reason: str | None = None, usage: CompletionUsage | None = None) -> bytes:
+    def chunk(self, delta: Delta | None, finish_reason: str | None = None, usage: CompletionUsage | None = None) -> bytes:
         choices = [] if delta is None else [ChunkChoice(delta=delta, finish_reason=finish_reason)]
         chunk = ChatCompletionChunk(id=self.id, created=self.created, model=self.model, choices=choices, usage=usage)
         payload = chunk.model_dump(exclude={"usage"} if not self.include_usage else set())
@@ -224,7 +224,7 @@ def last_chunk(answer: Answer, record: RunRecord) -> bytes:
     (openai/_streaming.py reads `data: {"error": ...}`).
     """
     if record.status == "ok" or record.error_type in ANSWERED_KINDS:
-        return answer._chunk(Delta(), finish_reason=_finish_reason(record))
+        return answer.chunk(Delta(), finish_reason=_finish_reason(record))
     error = run_error(record)
     return b"data: " + _json(error.body.model_dump()) + b"\n\n"
 
