@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import openai
@@ -19,8 +20,9 @@ from playground.panes import build_pane
 from playground.runner import FanOutRunner, PaneJob
 from playground.testing.loopback import OpenAIServer, Script
 from tests.api.conftest import MAX_TOKENS
-from tests.support import wait_until
+from tests.support import FigureFile, wait_until
 
+FIGURES = FigureFile(Path(__file__).resolve().parents[2] / "test-artifacts" / "api" / "figures.json")
 CONVERSATION = [
     {"role": "system", "content": "Answer in one line."},
     {"role": "user", "content": "明月几时有"},
@@ -120,9 +122,11 @@ def test_a_client_that_disconnects_mid_stream_stops_generation(serve):
         if received >= 5:
             break
     stream.close()
+    steps_at_close = backend.decode_steps
     wait_until(lambda: served.api_runs(), timeout_s=30, what="the cut run to be logged")
     [run] = served.api_runs()
     steps = backend.decode_steps
+    FIGURES.record(("disconnect", "decode_steps_after_the_client_closed"), steps - steps_at_close)
     assert run["status"] == "cancelled" and run["error_type"] == "cancelled" and run["partial"]
     # Generation has stopped: no decode step after the run was logged, over many steps' time.
     step_s = run["e2e_s"] / max(run["content_chunks"], 1)
