@@ -28,6 +28,8 @@ DEFAULT_CONFIG_NAME = "default.yaml"
 PAGE_DEFAULTS: dict[str, Any] = {"host": "127.0.0.1", "port": 7860, "share": False, "auth": None}
 # Options every command but tiny-model reads, before or after its name.
 SHARED_DEFAULTS: dict[str, Any] = {"config": None, "store": None}
+# `serve` listens too: it takes --host and --port of its own (its default port is the API's, 8000).
+SERVE_DEFAULTS: dict[str, Any] = {"host": "127.0.0.1", "port": 8000, "api_key_env": None, "max_queue": 8}
 
 
 def bundled_configs() -> Path:
@@ -89,8 +91,20 @@ def build_parser(prog: str = "llm-playground") -> argparse.ArgumentParser:
     compare.add_argument("--repeat", type=int, default=1, help="repeats of every prompt (default 1)")
     compare.add_argument("--csv", type=Path, help="also write this invocation's runs to a CSV file")
     compare.add_argument("--panes", type=lambda s: [p for p in s.split(",") if p], help="only these panes (comma-separated)")
+    _add_serve_command(commands)
     _add_tiny_model_command(commands)
     return parser
+
+
+def _add_serve_command(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="serve one pane as an OpenAI-compatible API (/v1/chat/completions)")
+    _add_shared_arguments(serve)
+    hidden = argparse.SUPPRESS
+    serve.add_argument("--pane", required=True, help="the configured pane to serve")
+    serve.add_argument("--host", default=hidden, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=hidden, help="port (default 8000)")
+    serve.add_argument("--api-key-env", default=hidden, metavar="VAR", help="require the bearer key held in this variable")
+    serve.add_argument("--max-queue", type=int, default=hidden, help="requests that may wait beyond those running (default 8)")
 
 
 def _add_tiny_model_command(commands: Any) -> None:
@@ -115,14 +129,15 @@ def parse_args(argv: list[str] | None = None, prog: str = "llm-playground") -> a
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     args.command = args.command or "ui"
-    ignored = [name for name in PAGE_DEFAULTS if args.command != "ui" and name in vars(args)]
+    own = PAGE_DEFAULTS if args.command == "ui" else SERVE_DEFAULTS if args.command == "serve" else {}
+    ignored = [name for name in PAGE_DEFAULTS if name not in own and name in vars(args)]
     if args.command == "tiny-model":
         ignored = [name for name in SHARED_DEFAULTS if name in vars(args)] + ignored
     if ignored:
         options = ", ".join(f"--{name}" for name in ignored)
         parser.error(f"`{args.command}` does not take {options}; see `{prog} {args.command} --help`.")
     if args.command != "tiny-model":
-        defaults = {**SHARED_DEFAULTS, **PAGE_DEFAULTS} if args.command == "ui" else SHARED_DEFAULTS
+        defaults = {**SHARED_DEFAULTS, **own}
         for name, value in defaults.items():
             vars(args).setdefault(name, value)
         args.config = args.config or default_config()
@@ -204,6 +219,21 @@ def command_ui(args: argparse.Namespace) -> int:
     )
 
 
+def command_serve(args: argparse.Namespace) -> int:
+    from playground.api.launch import ServeApiOptions, serve_api
+
+    options = ServeApiOptions(
+        config=args.config,
+        pane=args.pane,
+        host=args.host,
+        port=args.port,
+        api_key_env=args.api_key_env,
+        store=args.store,
+        max_queue=args.max_queue,
+    )
+    return serve_api(options)
+
+
 def command_tiny_model(args: argparse.Namespace) -> int:
     from playground.testing.tiny_model import build_tiny_model
 
@@ -243,7 +273,7 @@ def _tiny_model_spec(args: argparse.Namespace) -> TinyModelSpec:
 def main(argv: list[str] | None = None, prog: str = "llm-playground") -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv, prog)
-    handlers = {"ui": command_ui, "compare": command_compare, "tiny-model": command_tiny_model}
+    handlers = {"ui": command_ui, "compare": command_compare, "serve": command_serve, "tiny-model": command_tiny_model}
     try:
         return handlers[args.command](args)
     except PlaygroundError as exc:

@@ -22,6 +22,8 @@ BOUNDS = {
     "local": ("local_ratio_worst", lambda v: v > 0.5),
     "ui": ("ui_final_render_p50", lambda v: v < 5000),
     "startup": ("startup_remote_only", lambda v: v < 60),
+    # TTFT the served API adds over a direct local pane: a few ms; seconds would mean a stalled path.
+    "served": ("served_ttft_added_ms", lambda v: v < 1000),
     # No CUDA: the script says "pending" with nan; on a GPU, a positive share of the roofline.
     "gpu": ("gpu_compiled_roofline_pct", lambda v: math.isnan(v) or v > 0),
 }

@@ -124,12 +124,20 @@ def test_page_options_are_honoured_before_ui_and_defaults_fill_the_rest():
     assert parse_args(["compare", "--prompt", "hi"]).config == default_config()
 
 
+def test_serve_listens_on_its_own_port_and_takes_its_options_before_or_after_its_name():
+    args = parse_args(["serve", "--pane", "local-qwen"])
+    assert (args.host, args.port, args.api_key_env, args.max_queue, args.store) == ("127.0.0.1", 8000, None, 8, None)
+    args = parse_args(["--port", "9000", "serve", "--pane", "p", "--api-key-env", "SERVE_KEY", "--max-queue", "2"])
+    assert (args.command, args.pane, args.port, args.api_key_env, args.max_queue) == ("serve", "p", 9000, "SERVE_KEY", 2)
+
+
 @pytest.mark.parametrize(
     ("argv", "refused"),
     [
         (["--port", "8000", "compare", "--prompt", "hi"], "`compare` does not take --port"),
         (["--share", "--auth", "u:p", "compare"], "`compare` does not take --share, --auth"),
         (["--config", "mine.yaml", "tiny-model", "out"], "`tiny-model` does not take --config"),
+        (["--share", "serve", "--pane", "p"], "`serve` does not take --share"),
     ],
 )
 def test_options_the_command_would_ignore_are_refused(argv, refused, capsys):

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from playground.backends.base import ChatRequest, GenerationParams, Thinking
 
 PresetName = Literal[
-    "openai", "deepseek", "dashscope", "dashscope-intl", "vllm", "llamacpp", "transformers-serve", "custom"
+    "openai", "deepseek", "dashscope", "dashscope-intl", "vllm", "llamacpp", "transformers-serve", "playground", "custom"
 ]
 # Where a parameter goes: a standard body field, or the server's own field in `extra_body`.
 Place = Literal["body", "extra"]
@@ -185,6 +185,10 @@ PRESETS: dict[str, Preset] = {
     "llamacpp": Preset("http://127.0.0.1:8080/v1", None, _LLAMACPP_PARAMS, tokenize=True),
     # transformers serve answers 422 to top-level top_k / repetition_penalty.
     "transformers-serve": Preset("http://127.0.0.1:8000/v1", None),
+    # This playground's own `serve` (playground/api): it reads the extras and the thinking switch under vLLM's
+    # names. It asks for no key unless started with --api-key-env; name that variable
+    # with api_key_env then.
+    "playground": Preset("http://127.0.0.1:8000/v1", None, _VLLM_PARAMS, thinking=_template_thinking),
     "custom": Preset("", None),
 }
 

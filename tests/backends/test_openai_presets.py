@@ -68,6 +68,18 @@ def test_a_server_that_reads_no_extras_gets_none_and_says_so():
     assert set(wire.ignored) == {"top_k", "repetition_penalty", "min_p"}
 
 
+def test_the_playgrounds_own_server_reads_the_extras_and_the_thinking_switch_under_vllms_names():
+    wire = _wire("playground", top_k=5, repetition_penalty=1.1, min_p=0.1, max_tokens=8, seed=2, thinking="off")
+    assert PRESETS["playground"].base_url == "http://127.0.0.1:8000/v1" and PRESETS["playground"].api_key_env is None
+    assert wire.body == {"max_tokens": 8, "seed": 2} and wire.ignored == ()
+    assert wire.extra_body == {
+        "top_k": 5,
+        "repetition_penalty": 1.1,
+        "min_p": 0.1,
+        "chat_template_kwargs": {"enable_thinking": False},
+    }
+
+
 def test_a_chat_model_gets_no_reasoning_effort_and_the_setting_is_reported_ignored():
     wire = _wire("openai", "gpt-4o", thinking="low")
     assert wire.extra_body == {} and wire.ignored == ("thinking",)
