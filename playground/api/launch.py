@@ -16,9 +16,10 @@ from pathlib import Path
 from playground.api.app import DEFAULT_MAX_QUEUE, ApiSettings, build_api
 from playground.config import PlaygroundConfig, load_config
 from playground.errors import InputError
+from playground.interpreter import freeze_startup_heap
 from playground.panes import BackendContext, Pane, build_panes
 from playground.runner import FanOutRunner
-from playground.store import RunStore, default_store_path
+from playground.store import RunStore, resolve_store_location
 
 DEFAULT_PORT = 8000
 # How long a stopping server waits for the runs it stopped to end and be logged.
@@ -32,7 +33,7 @@ class ServeApiOptions:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     api_key_env: str | None = None
-    store: Path | None = None
+    store: str | None = None
     max_queue: int = DEFAULT_MAX_QUEUE
 
 
@@ -62,11 +63,13 @@ def serve_api(options: ServeApiOptions) -> int:
     config = load_config(options.config)
     pane = served_pane(config, options.pane)
     settings = ApiSettings(api_key=api_key_from(options.api_key_env), max_queue=options.max_queue)
-    store_path = options.store or (Path(config.store) if config.store else default_store_path())
-    runner = FanOutRunner(RunStore(store_path))
-    print(f"Preparing pane {pane.name!r} ({pane.config.backend} {pane.backend.model}); run log: {store_path}", file=sys.stderr)
+    store = RunStore(resolve_store_location(options.store, config.store))
+    runner = FanOutRunner(store)
+    described = f"{pane.name!r} ({pane.config.backend} {pane.backend.model})"
+    print(f"Preparing pane {described}; run log: {store.location}", file=sys.stderr)
     runner.prepare([pane])
     app = build_api(pane, runner, settings)
+    freeze_startup_heap()
     auth = f"bearer key from {options.api_key_env}" if options.api_key_env else "no key"
     print(f"Serving {pane.name!r} at http://{options.host}:{options.port}/v1 ({auth}); Ctrl-C stops.", file=sys.stderr)
     # uvicorn's access log names method, path and status only, never the Authorization header.

@@ -20,7 +20,7 @@ from playground.panes import build_pane
 from playground.runner import FanOutRunner, PaneJob
 from playground.testing.loopback import OpenAIServer, Script
 from tests.api.conftest import MAX_TOKENS
-from tests.support import FigureFile, wait_until
+from tests.support import DecodeSteps, FigureFile, wait_until
 
 FIGURES = FigureFile(Path(__file__).resolve().parents[2] / "test-artifacts" / "api" / "figures.json")
 CONVERSATION = [
@@ -113,41 +113,41 @@ def test_the_raw_stream_ends_with_done_and_request_params_reach_the_model(serve)
 @pytest.mark.slow
 def test_a_client_that_disconnects_mid_stream_stops_generation(serve):
     served = serve()
-    backend = served.pane.backend
-    stream = served.client().chat.completions.create(
-        model="local", messages=[{"role": "user", "content": "go on"}], stream=True, max_tokens=100_000
-    )
-    received = 0
-    for chunk in stream:
-        received += bool(chunk.choices and chunk.choices[0].delta.content)
-        if received >= 5:
-            break
-    stream.close()
-    steps_at_close = backend.decode_steps
-    wait_until(lambda: served.api_runs(), timeout_s=30, what="the cut run to be logged")
-    [run] = served.api_runs()
-    steps = backend.decode_steps
-    FIGURES.record(("disconnect", "decode_steps_after_the_client_closed"), steps - steps_at_close)
-    assert run["status"] == "cancelled" and run["error_type"] == "cancelled" and run["partial"]
-    # Generation has stopped: no decode step after the run was logged, over many steps' time.
-    step_s = run["e2e_s"] / max(run["content_chunks"], 1)
-    time.sleep(max(20 * step_s, 0.2))
-    assert backend.decode_steps == steps < 100_000
+    with DecodeSteps(served.pane.backend) as steps:
+        stream = served.client().chat.completions.create(
+            model="local", messages=[{"role": "user", "content": "go on"}], stream=True, max_tokens=100_000
+        )
+        received = 0
+        for chunk in stream:
+            received += bool(chunk.choices and chunk.choices[0].delta.content)
+            if received >= 5:
+                break
+        stream.close()
+        steps_at_close = steps.count
+        wait_until(lambda: served.api_runs(), timeout_s=30, what="the cut run to be logged")
+        [run] = served.api_runs()
+        steps_at_log = steps.count
+        FIGURES.record(("disconnect", "decode_steps_after_the_client_closed"), steps_at_log - steps_at_close)
+        assert run["status"] == "cancelled" and run["error_type"] == "cancelled" and run["partial"]
+        # Generation has stopped: no decode step after the run was logged, over many steps' time.
+        step_s = run["e2e_s"] / max(run["content_chunks"], 1)
+        time.sleep(max(20 * step_s, 0.2))
+        assert steps.count == steps_at_log < 100_000
 
 
 @pytest.mark.slow
 def test_a_non_stream_client_that_gives_up_stops_its_run(serve):
     served = serve()
-    backend = served.pane.backend
     body = {"model": "local", "messages": [{"role": "user", "content": "go on"}], "max_tokens": 100_000}
-    with pytest.raises(httpx.ReadTimeout):
-        httpx.post(f"{served.server.base_url}/chat/completions", json=body, timeout=httpx.Timeout(10, read=1.0))
-    wait_until(lambda: served.api_runs(), timeout_s=30, what="the abandoned run to be logged")
-    [run] = served.api_runs()
-    steps = backend.decode_steps
-    assert (run["status"], run["mode"]) == ("cancelled", "non-stream")
-    time.sleep(0.3)
-    assert backend.decode_steps == steps < 100_000
+    with DecodeSteps(served.pane.backend) as steps:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{served.server.base_url}/chat/completions", json=body, timeout=httpx.Timeout(10, read=1.0))
+        wait_until(lambda: served.api_runs(), timeout_s=30, what="the abandoned run to be logged")
+        [run] = served.api_runs()
+        steps_at_log = steps.count
+        assert (run["status"], run["mode"]) == ("cancelled", "non-stream")
+        time.sleep(0.3)
+        assert steps.count == steps_at_log < 100_000
 
 
 def test_a_wrong_or_missing_key_is_refused_with_401(serve, monkeypatch):
