@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,23 +180,13 @@ class Controller:
         if turn is None:
             yield copy.deepcopy(conversation.display)
             return
-        shown = [user_message(turn.prompt)]
         earlier = copy.deepcopy(conversation.display)
-        interval = update_interval(len(earlier))
-        for step in range(turn.step_count):
-            handle = turn.handle(step, name)
-            if handle is None:
-                break
-            streaming = handle.job.request.stream
-            for snapshot in handle.snapshots(interval):
-                if snapshot.done:
-                    shown += final_messages(snapshot.record, label_mode=turn.step_count > 1)
-                    yield earlier + shown
-                else:
-                    yield earlier + shown + live_messages(snapshot, streaming)
+        shown = earlier
+        for shown in follow_turn(turn, name, earlier):
+            yield shown
         turn.wait_done()
         committed = copy.deepcopy(conversation.display)
-        if committed != earlier + shown:
+        if committed != shown:
             # Only when the commit added something (the paired difference, or a stop before any run).
             yield committed
 
@@ -211,3 +201,26 @@ class Controller:
 
     def busy(self, session_id: str) -> bool:
         return self.sessions.get(session_id).busy()
+
+
+FinishedMessages = Callable[[RunRecord, bool], list[dict]]
+
+
+def follow_turn(
+    turn: Turn, pane_name: str, earlier: list[dict], finished: FinishedMessages = final_messages
+) -> Iterator[list[dict]]:
+    """The chat of one pane while `turn` runs: `earlier` messages, the prompt, then each run live
+    (throttled snapshots) and, once it ends, `finished(record, label_mode)`."""
+    shown = [user_message(turn.prompt)]
+    interval = update_interval(len(earlier))
+    for step in range(turn.step_count):
+        handle = turn.handle(step, pane_name)
+        if handle is None:
+            break
+        streaming = handle.job.request.stream
+        for snapshot in handle.snapshots(interval):
+            if snapshot.done:
+                shown += finished(snapshot.record, turn.step_count > 1)
+                yield earlier + shown
+            else:
+                yield earlier + shown + live_messages(snapshot, streaming)
