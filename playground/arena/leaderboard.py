@@ -19,6 +19,7 @@ import pandas as pd
 from playground.arena.bradley_terry import BOOTSTRAP_ROUNDS, rate
 from playground.arena.votes import Contestant, JudgedRound, comparisons, judged_rounds, votes_frame, write_votes_csv
 from playground.store import RunStore
+from playground.tables import _escape_cell
 
 LEADERBOARD_COLUMNS = [
     "rank", "pane", "model", "rating", "ci_low", "ci_high", "votes", "wins", "ties", "losses", "win_rate",
@@ -174,5 +175,8 @@ class Leaderboard:
     def write_table_csv(self, path: str | Path, frame: pd.DataFrame | None = None) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        (self.frame() if frame is None else frame).to_csv(path, index=False, encoding="utf-8")
+        table = (self.frame() if frame is None else frame).copy()
+        for column in ("pane", "model"):  # spreadsheet-safe, as the runs CSV (see playground.tables)
+            table[column] = table[column].map(_escape_cell)
+        table.to_csv(path, index=False, encoding="utf-8")
         return path

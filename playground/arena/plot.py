@@ -35,7 +35,8 @@ def _panel(axis, frame: pd.DataFrame, column: str, front: str, title: str) -> No
     axis.errorbar(shown[column], shown["rating"], yerr=errors, fmt="none", ecolor="0.7", capsize=3, zorder=1)
     optimal = shown[shown[front].astype(bool)]
     others = shown[~shown[front].astype(bool)]
-    axis.scatter(others[column], others["rating"], color="tab:gray", zorder=2, label="dominated")
+    if not others.empty:
+        axis.scatter(others[column], others["rating"], color="tab:gray", zorder=2, label="dominated")
     axis.scatter(optimal[column], optimal["rating"], color="tab:red", marker="*", s=160, zorder=3, label="Pareto-optimal")
     front_line = optimal.sort_values(column)
     axis.plot(front_line[column], front_line["rating"], color="tab:red", linewidth=1, drawstyle="steps-post", zorder=2)

@@ -12,7 +12,6 @@ import copy
 import string
 import tempfile
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import gradio as gr
@@ -42,7 +41,7 @@ class Slot:
 class ArenaView:
     slots: list[Slot]
     picks: gr.CheckboxGroup
-    count: gr.Slider
+    count: gr.Dropdown
     prompt: gr.Textbox
     send: gr.Button
     stop: gr.Button
@@ -80,8 +79,8 @@ def _layout(arena: Arena) -> ArenaView:
     with gr.Row():
         picks = gr.CheckboxGroup(names, label="Panes to compare (none: drawn at random; the order is shuffled either way)",
                                  elem_id="arena-picks", scale=3)  # fmt: skip
-        count = gr.Slider(MIN_PANES, max(MIN_PANES, len(names)), value=MIN_PANES, step=1, label="Models per round (random draw)",
-                          elem_id="arena-count", scale=1, interactive=len(names) > MIN_PANES)  # fmt: skip
+        counts = list(range(MIN_PANES, max(MIN_PANES, len(names)) + 1))
+        count = gr.Dropdown(counts, value=MIN_PANES, label="Models per round (random draw)", elem_id="arena-count", scale=1)
     slots = []
     with gr.Row(equal_height=False):
         for index in range(arena.max_slots):
@@ -183,19 +182,22 @@ def _wire(demo: gr.Blocks, arena: Arena, leaderboard: Leaderboard, view: ArenaVi
         rendered = started.success(render, None, slot.chat, api_name=f"arena_slot_{index}", show_progress="hidden", **UNLIMITED)
         rendered.then(after, None, view.round_outputs(), api_visibility="private", **UNLIMITED)
 
-    def vote(choice: str, request: gr.Request):
-        try:
-            arena.vote(request.session_hash, choice)
-        except PlaygroundError as exc:
-            raise refusal(exc.message) from None
-        state = arena.session(request.session_hash)
-        chats = [state.display(slot) if slot < len(state.panes) else [] for slot in range(len(view.slots))]
-        return [*chats, *_round_updates(view, state), *_leaderboard(leaderboard, export_dir)]
+    def voter(choice: str):
+        def vote(request: gr.Request):
+            try:
+                arena.vote(request.session_hash, choice)
+            except PlaygroundError as exc:
+                raise refusal(exc.message) from None
+            state = arena.session(request.session_hash)
+            chats = [state.display(slot) if slot < len(state.panes) else [] for slot in range(len(view.slots))]
+            return [*chats, *_round_updates(view, state), *_leaderboard(leaderboard, export_dir)]
+
+        return vote
 
     vote_outputs = [*(s.chat for s in view.slots), *view.round_outputs(), *view.leaderboard_outputs()]
     choices = [(slot.vote, string.ascii_uppercase[index]) for index, slot in enumerate(view.slots)]
     for button, choice in [*choices, (view.tie, TIE), (view.both_bad, BOTH_BAD)]:
-        button.click(partial(vote, choice), None, vote_outputs, api_name=f"arena_vote_{choice.lower()}", **UNLIMITED)
+        button.click(voter(choice), None, vote_outputs, api_name=f"arena_vote_{choice.lower()}", **UNLIMITED)
     _wire_session_buttons(demo, arena, leaderboard, view, export_dir)
 
 

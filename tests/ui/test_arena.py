@@ -1,0 +1,72 @@
+"""The Arena tab in a real headless Chromium: a blind round hides the names until the vote, then
+reveals them, and the vote lands in the run log and on the leaderboard."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from playground.testing.browser import open_page, wait_for_enabled, wait_for_text
+from playground.testing.loopback import OpenAIServer, Script
+from tests.ui.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+ANSWERS = {"m-north": ("Blue ", "skies ", "ahead."), "m-south": ("Green ", "fields ", "below.")}
+HIDDEN = ("north", "south", "openai", "TTFT", "E2E")
+
+
+def _arena_text(page) -> str:
+    """What the round shows: the two panes and the status line (not the pane picker, which lists every pane)."""
+    return "\n".join(page.inner_text(selector) for selector in ("#arena-slot-0", "#arena-slot-1", "#arena-status"))
+
+
+def test_a_blind_round_hides_names_until_the_vote_then_reveals_them_and_stores_the_vote(serve_app, page):
+    scripts = {model: Script(tokens=tokens, first_token_delay_s=0.05, gap_s=0.05) for model, tokens in ANSWERS.items()}
+    with OpenAIServer(scripts) as server:
+        app = serve_app([
+            {"name": "north", "backend": "openai", "model": "m-north", "base_url": server.url + "/v1"},
+            {"name": "south", "backend": "openai", "model": "m-south", "base_url": server.url + "/v1"},
+        ])  # fmt: skip
+        open_page(page, app.url)
+        page.get_by_role("tab", name="Arena").click()
+        page.fill("#arena-prompt textarea", "Describe the view")
+        page.press("#arena-prompt textarea", "Enter")
+        wait_for_text(page, "#arena-status", "Vote to reveal")
+        wait_for_enabled(page, "#arena-vote-0")
+        blind = _arena_text(page)
+        screenshot(page, "arena-blind")
+        page.click("#arena-vote-0")
+        wait_for_text(page, "#arena-status", "Vote stored")
+        wait_for_text(page, "#arena-slot-1-chat", "TTFT")
+        wait_for_text(page, "#arena-leaderboard", "north")
+        revealed = _arena_text(page)
+        header_a = page.inner_text("#arena-slot-0-header")
+        leaderboard = page.inner_text("#arena-leaderboard")
+        wait_for_enabled(page, "#arena-votes-csv")
+        with page.expect_download() as download:
+            page.click("#arena-votes-csv")
+        exported = pd.read_csv(download.value.path())
+        screenshot(page, "arena")
+        # A new round: blind again, and its vote is a vote of its own.
+        page.click("#arena-new-round")
+        wait_for_text(page, "#arena-slot-0-header", "north", present=False)
+        page.fill("#arena-prompt textarea", "And now?")
+        page.press("#arena-prompt textarea", "Enter")
+        wait_for_text(page, "#arena-status", "Vote to reveal")
+        wait_for_enabled(page, "#arena-vote-tie")
+        second_blind = _arena_text(page)
+        page.click("#arena-vote-tie")
+        wait_for_text(page, "#arena-status", "Vote stored (a tie)")
+        votes = app.store.votes()
+    assert "Model A" in blind and "Model B" in blind
+    assert "Blue skies ahead." in blind and "Green fields below." in blind
+    assert not any(word in blind for word in HIDDEN), blind
+    assert all(word in revealed for word in HIDDEN)
+    winner = "north" if "north" in header_a else "south"
+    assert not any(word in second_blind for word in HIDDEN) and "Describe the view" not in second_blind
+    assert [v["winner"] for v in votes] == [winner, "tie"] and votes[0]["batch_id"] != votes[1]["batch_id"]
+    runs = {row["run_id"]: row for row in app.store.rows()}
+    assert [runs[run_id]["pane"] for run_id in votes[0]["run_ids"].split(",")][0] == winner
+    assert "north" in leaderboard and "south" in leaderboard
+    assert list(exported["vote_id"]) == [votes[0]["vote_id"]]
