@@ -36,6 +36,8 @@ def simulate(true_elo: Sequence[float], votes: int, seed: int, tie_share: float 
 class Check:
     spearman_rho: float  # of the first league
     max_abs_error: float  # Elo points, first league
+    mean_spearman_rho: float  # over all leagues
+    mean_max_abs_error: float
     coverage: float  # share of (league, model) whose 95 % interval holds the known rating
     mean_ci_width: float
     leagues: int
@@ -51,17 +53,18 @@ def check(
     known = np.asarray(true_elo, dtype=np.float64)
     known = known - known.mean() + ELO_MEAN
     inside = widths = 0.0
-    first = None
+    rhos, errors = [], []
     for seed in range(leagues):
         ratings = rate(simulate(known, votes, seed), len(known), rounds=rounds, seed=seed)
         inside += float(np.sum((ratings.low <= known) & (known <= ratings.high)))
         widths += float(np.sum(ratings.high - ratings.low))
-        if first is None:
-            first = ratings
-    assert first is not None
+        rhos.append(float(spearmanr(known, ratings.rating).statistic))
+        errors.append(float(np.max(np.abs(ratings.rating - known))))
     return Check(
-        spearman_rho=float(spearmanr(known, first.rating).statistic),
-        max_abs_error=float(np.max(np.abs(first.rating - known))),
+        spearman_rho=rhos[0],
+        max_abs_error=errors[0],
+        mean_spearman_rho=float(np.mean(rhos)),
+        mean_max_abs_error=float(np.mean(errors)),
         coverage=inside / (leagues * len(known)),
         mean_ci_width=widths / (leagues * len(known)),
         leagues=leagues,
@@ -79,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"known ratings 850 950 1000 1050 1150, {result.votes} votes a league, {result.leagues} leagues")
     print(f"spearman rho (league 0)        {result.spearman_rho:.3f}")
     print(f"max |error| Elo (league 0)     {result.max_abs_error:.1f}")
+    print(f"spearman rho (mean of leagues) {result.mean_spearman_rho:.3f}")
+    print(f"max |error| Elo (mean)         {result.mean_max_abs_error:.1f}")
     print(f"95% CI coverage (all leagues)  {result.coverage:.3f}")
     print(f"mean 95% CI width (Elo)        {result.mean_ci_width:.1f}")
     return 0
