@@ -35,6 +35,7 @@ def test_a_blind_round_hides_names_until_the_vote_then_reveals_them_and_stores_t
         wait_for_text(page, "#arena-status", "Vote to reveal")
         wait_for_enabled(page, "#arena-vote-0")
         blind = _arena_text(page)
+        labels = [page.inner_text(f"#arena-vote-{name}") for name in ("0", "1", "tie", "both-bad")]
         screenshot(page, "arena-blind")
         page.click("#arena-vote-0")
         wait_for_text(page, "#arena-status", "Vote stored")
@@ -60,6 +61,7 @@ def test_a_blind_round_hides_names_until_the_vote_then_reveals_them_and_stores_t
         wait_for_text(page, "#arena-status", "Vote stored (a tie)")
         votes = app.store.votes()
     assert "Model A" in blind and "Model B" in blind
+    assert labels == ["A is better", "B is better", "Tie", "Both bad"]
     assert "Blue skies ahead." in blind and "Green fields below." in blind
     assert not any(word in blind for word in HIDDEN), blind
     assert all(word in revealed for word in HIDDEN)
@@ -70,3 +72,33 @@ def test_a_blind_round_hides_names_until_the_vote_then_reveals_them_and_stores_t
     assert [runs[run_id]["pane"] for run_id in votes[0]["run_ids"].split(",")][0] == winner
     assert "north" in leaderboard and "south" in leaderboard
     assert list(exported["vote_id"]) == [votes[0]["vote_id"]]
+
+
+@pytest.mark.slow  # a served page, though no browser
+def test_three_models_through_the_endpoints_one_vote_per_round_and_clear_refusals(serve_app):
+    from gradio_client import Client
+
+    scripts = {model: Script(tokens=(f"{model} answer",)) for model in ("m1", "m2", "m3")}
+    with OpenAIServer(scripts) as server:
+        url = server.url + "/v1"
+        app = serve_app([{"name": f"p{i}", "backend": "openai", "model": f"m{i}", "base_url": url} for i in (1, 2, 3)])
+        client = Client(app.url, verbose=False)
+        early = _refusal(lambda: client.predict(api_name="/arena_vote_a"))
+        started = client.predict("hello", [], 3, api_name="/arena_send")
+        chats = [client.predict(api_name=f"/arena_slot_{i}") for i in range(3)]
+        voted = client.predict(api_name="/arena_vote_c")
+        again = _refusal(lambda: client.predict(api_name="/arena_vote_tie"))
+    # The client sees the value components only: the prompt, the three headers and the status line.
+    assert list(started) == ["", "**Model A**", "**Model B**", "**Model C**", "The models are answering…"]
+    assert all("TTFT" not in str(chat) and "answer" in str(chat) for chat in chats)
+    assert "send a prompt first" in early and "already has a vote" in again
+    winner = next(run for run in app.store.rows() if run["run_id"] == app.store.votes()[0]["run_ids"].split(",")[2])
+    assert app.store.votes()[0]["winner"] == winner["pane"] and f"**{winner['pane']}** best" in str(voted)
+
+
+def _refusal(call) -> str:
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - gradio_client raises AppError carrying the page's message
+        return str(exc)
+    return ""
