@@ -19,12 +19,16 @@ from playground.arena.votes import BOTH_BAD, NO_WINNER, TIE, new_vote
 from playground.errors import InputError
 from playground.panes import Pane, check_prompt
 from playground.records import RunRecord, VoteRecord
-from playground.runner import FanOutRunner, PaneJob
+from playground.runner import FanOutRunner, PaneJob, Snapshot
 from playground.store import RunStore
-from playground.ui.render import badge, final_messages, user_message
+from playground.ui.render import badge, final_messages, live_messages, user_message
 from playground.ui.session import Conversation, Turn, answer_for_history
 
 MIN_PANES = 2
+# Arena runs and votes are logged under "arena-<page session>": the Compare tab's table of "this
+# session's runs" must not list a blind round's runs, with their pane names, beside it.
+LOG_SESSION_PREFIX = "arena-"
+WAITING_TITLE = "Waiting for the answer…"
 
 
 def slot_name(slot: int) -> str:
@@ -66,6 +70,10 @@ class ArenaSession:
         return self.turn is not None and not self.turn.finished
 
     @property
+    def log_session_id(self) -> str:
+        return LOG_SESSION_PREFIX + self.session_id
+
+    @property
     def last_round(self) -> ArenaRound | None:
         return self.rounds[-1] if self.rounds else None
 
@@ -86,6 +94,14 @@ class ArenaSession:
         if self.revealed:
             cost = f" · ${record.cost_usd:.6f}" if record.cost_usd is not None else ""
             messages.append({"role": "assistant", "content": f"<sub>{badge(record, label_mode)}{cost}</sub>"})
+        return messages
+
+    @staticmethod
+    def live(snapshot: Snapshot, streaming: bool) -> list[dict]:
+        """A run in flight, without saying whether it streams: a neutral wait until text comes."""
+        messages = live_messages(snapshot, streaming=True)
+        if not snapshot.text:
+            messages.append({"role": "assistant", "content": "", "metadata": {"title": WAITING_TITLE, "status": "pending"}})
         return messages
 
     def display(self, slot: int, rounds: int | None = None) -> list[dict]:
@@ -164,7 +180,7 @@ class Arena:
     def _job(state: ArenaSession, pane: Pane, prompt: str) -> PaneJob:
         conversation = state.conversations[pane.name]
         request = pane.build_request(prompt, conversation.history)
-        return PaneJob(pane, request, session_id=state.session_id, turn=conversation.turns + 1)
+        return PaneJob(pane, request, session_id=state.log_session_id, turn=conversation.turns + 1)
 
     @staticmethod
     def _commit(state: ArenaSession, prompt: str, records: dict[str, list[RunRecord]]) -> None:
@@ -189,7 +205,7 @@ class Arena:
             last = state.last_round
             assert last is not None
             winner = self._winner(last, choice)
-            vote = new_vote(last.batch_id, session_id, last.records, winner)
+            vote = new_vote(last.batch_id, state.log_session_id, last.records, winner)
             self.store.add_vote(vote)
             last.verdict = winner
             state.revealed = True

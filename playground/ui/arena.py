@@ -208,7 +208,7 @@ def _render_slot(state: ArenaSession, slot: int):
         return
     earlier = copy.deepcopy(state.display(slot, rounds=state.rounds_before_turn))
     name = state.panes[slot].name
-    yield from follow_turn(turn, name, earlier, finished=state.finished)
+    yield from follow_turn(turn, name, earlier, finished=state.finished, live=state.live)
     turn.wait_done()
     yield state.display(slot)
 

@@ -18,7 +18,7 @@ from playground.config import PlaygroundConfig
 from playground.errors import InputError, PlaygroundError
 from playground.panes import BackendContext, Pane, build_pane, check_prompt
 from playground.records import RunRecord
-from playground.runner import FanOutRunner, PaneJob
+from playground.runner import FanOutRunner, PaneJob, Snapshot
 from playground.ui.render import final_messages, header, live_messages, turn_messages, user_message
 from playground.ui.results import Results
 from playground.ui.session import SessionRegistry, SessionState, Turn, answer_for_history, step_modes
@@ -204,13 +204,18 @@ class Controller:
 
 
 FinishedMessages = Callable[[RunRecord, bool], list[dict]]
+LiveMessages = Callable[[Snapshot, bool], list[dict]]
 
 
 def follow_turn(
-    turn: Turn, pane_name: str, earlier: list[dict], finished: FinishedMessages = final_messages
+    turn: Turn,
+    pane_name: str,
+    earlier: list[dict],
+    finished: FinishedMessages = final_messages,
+    live: LiveMessages = live_messages,
 ) -> Iterator[list[dict]]:
-    """The chat of one pane while `turn` runs: `earlier` messages, the prompt, then each run live
-    (throttled snapshots) and, once it ends, `finished(record, label_mode)`."""
+    """The chat of one pane while `turn` runs: `earlier` messages, the prompt, then each run as
+    `live(snapshot, streaming)` (throttled snapshots) and, once it ends, `finished(record, label_mode)`."""
     shown = [user_message(turn.prompt)]
     interval = update_interval(len(earlier))
     for step in range(turn.step_count):
@@ -223,4 +228,4 @@ def follow_turn(
                 shown += finished(snapshot.record, turn.step_count > 1)
                 yield earlier + shown
             else:
-                yield earlier + shown + live_messages(snapshot, streaming)
+                yield earlier + shown + live(snapshot, streaming)

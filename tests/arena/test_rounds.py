@@ -47,6 +47,8 @@ def test_a_round_hides_names_and_badges_until_its_vote_then_reveals_and_stores_i
     assert stored[0]["winner"] == state.panes[1].name
     assert stored[0]["run_ids"].split(",") == [r.run_id for r in state.rounds[0].records]
     assert stored[0]["batch_id"] == state.rounds[0].records[0].batch_id
+    # Logged apart from the page session's Compare runs, so its table never lists a blind round.
+    assert stored[0]["session_id"] == "arena-s1" and {r["session_id"] for r in arena.store.rows()} == {"arena-s1"}
     with pytest.raises(InputError, match="already has a vote"):
         arena.vote("s1", TIE)
 
@@ -97,3 +99,13 @@ def test_bad_picks_and_counts_are_refused_with_a_reason(arena):
     with pytest.raises(InputError, match="one of A, B"):
         _play(arena, "s5")
         arena.vote("s5", "Z")
+
+
+def test_a_run_in_flight_does_not_tell_whether_it_streams():
+    from playground.arena.rounds import ArenaSession
+    from playground.runner import Snapshot
+
+    waiting = Snapshot("", "")
+    assert ArenaSession.live(waiting, streaming=False) == ArenaSession.live(waiting, streaming=True)
+    assert "non-stream" not in str(ArenaSession.live(waiting, streaming=False))
+    assert ArenaSession.live(Snapshot("partial answer", ""), streaming=True)[-1]["content"] == "partial answer"
