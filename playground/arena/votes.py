@@ -73,7 +73,7 @@ def new_vote(batch_id: str, session_id: str, records: Sequence[RunRecord], winne
 
 def judged_rounds(votes: Iterable[Mapping[str, Any]], runs_by_id: Mapping[str, Mapping[str, Any]]) -> list[JudgedRound]:
     """Join votes to their runs. A vote whose runs are no longer in the log keeps its pane names,
-    with the model unknown ("?"), so it still counts."""
+    with the model unknown ("?"), so it still counts; one whose winner is none of its panes is skipped."""
     judged = []
     for vote in votes:
         run_ids = tuple(vote["run_ids"].split(","))
@@ -87,7 +87,9 @@ def judged_rounds(votes: Iterable[Mapping[str, Any]], runs_by_id: Mapping[str, M
                 contestants.append(Contestant(fallback[index] if index < len(fallback) else run_id, "?"))
         verdict = vote["winner"]
         panes = [c.pane for c in contestants]
-        winner = panes.index(verdict) if verdict not in NO_WINNER and verdict in panes else None
+        if verdict not in NO_WINNER and verdict not in panes:
+            continue  # a winner that names none of the shown panes says nothing usable
+        winner = None if verdict in NO_WINNER else panes.index(verdict)
         judged.append(JudgedRound(vote["vote_id"], tuple(contestants), run_ids, winner, verdict))
     return judged
 

@@ -79,6 +79,7 @@ def test_no_votes_and_votes_without_their_runs(store):
             "voted_at": "2026-11-23T10:00:00+00:00"}  # fmt: skip
     frame = leaderboard_frame([vote], {}, rounds=10)
     assert list(frame["pane"]) == ["y", "x"] and list(frame["model"]) == ["?", "?"]
+    assert leaderboard_frame([{**vote, "winner": "z"}], {}, rounds=10).empty
 
 
 def test_pareto_front_marks_the_undominated():
