@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from playground.arena.bradley_terry import ELO_MEAN, Comparisons, fit_strengths, rate, to_elo
-from playground.arena.synthetic import check, simulate
+from playground.arena.synthetic import simulate
 
 KNOWN = np.array([850.0, 950.0, 1000.0, 1050.0, 1150.0])
 
@@ -61,8 +61,3 @@ def test_elo_scale_is_400_log10_odds_around_the_mean():
     ratings = to_elo(np.array([np.log(10) / 2, -np.log(10) / 2]))
     assert ratings[0] - ratings[1] == pytest.approx(400) and ratings.mean() == pytest.approx(ELO_MEAN)
 
-
-def test_intervals_cover_the_known_ratings_in_simulated_leagues():
-    result = check(votes=300, leagues=8, rounds=100)
-    assert result.spearman_rho >= 0.8  # 300 votes may swap the two closest (50 Elo apart)
-    assert result.coverage >= 0.8, result
