@@ -69,6 +69,8 @@ def test_a_blind_round_hides_names_until_the_vote_then_reveals_them_and_stores_t
     assert not any(word in second_blind for word in HIDDEN) and "Describe the view" not in second_blind
     assert [v["winner"] for v in votes] == [winner, "tie"] and votes[0]["batch_id"] != votes[1]["batch_id"]
     runs = {row["run_id"]: row for row in app.store.rows()}
+    assert len(runs) == 4 and {row["session_id"] for row in runs.values()} == {votes[0]["session_id"]}
+    assert votes[0]["session_id"].startswith("arena-")
     assert [runs[run_id]["pane"] for run_id in votes[0]["run_ids"].split(",")][0] == winner
     assert "north" in leaderboard and "south" in leaderboard
     assert list(exported["vote_id"]) == [votes[0]["vote_id"]]
