@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from playground.arena.command import add_leaderboard_arguments, command_leaderboard
 from playground.backends.base import MODES, Mode
 from playground.compare import ComparePlan, run_compare
 from playground.config import PlaygroundConfig, load_config
@@ -92,6 +93,9 @@ def build_parser(prog: str = "llm-playground") -> argparse.ArgumentParser:
     compare.add_argument("--csv", type=Path, help="also write this invocation's runs to a CSV file")
     compare.add_argument("--panes", type=lambda s: [p for p in s.split(",") if p], help="only these panes (comma-separated)")
     _add_serve_command(commands)
+    leaderboard = commands.add_parser("leaderboard", help="the arena leaderboard: ratings from votes, beside speed and cost")
+    _add_shared_arguments(leaderboard)
+    add_leaderboard_arguments(leaderboard)
     _add_tiny_model_command(commands)
     return parser
 
@@ -274,6 +278,7 @@ def main(argv: list[str] | None = None, prog: str = "llm-playground") -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv, prog)
     handlers = {"ui": command_ui, "compare": command_compare, "serve": command_serve, "tiny-model": command_tiny_model}
+    handlers["leaderboard"] = command_leaderboard
     try:
         return handlers[args.command](args)
     except PlaygroundError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,17 +204,8 @@ class Controller:
             return
         shown = [user_message(turn.prompt)]
         yield (conversation.recent_display(HISTORY_TURNS_SHOWN) if rewrite_history else gr.skip()), live_chat(shown)
-        for step in range(turn.step_count):
-            handle = turn.handle(step, name)
-            if handle is None:
-                break
-            streaming = handle.job.request.stream
-            for snapshot in handle.snapshots(_snapshot_interval):
-                if snapshot.done:
-                    shown += final_messages(snapshot.record, label_mode=turn.step_count > 1)
-                    yield gr.skip(), live_chat(shown)
-                else:
-                    yield gr.skip(), live_chat(shown + live_messages(snapshot, streaming))
+        for shown in follow_turn(turn, name, earlier=[]):
+            yield gr.skip(), live_chat(shown)
         turn.wait_done()
         time.sleep(PAINT_BEFORE_HISTORY_S)
         yield conversation.recent_display(HISTORY_TURNS_SHOWN), hidden_live_chat()
@@ -230,3 +221,30 @@ class Controller:
 
     def busy(self, session_id: str) -> bool:
         return self.sessions.get(session_id).busy()
+
+
+FinishedMessages = Callable[[RunRecord, bool], list[dict]]
+LiveMessages = Callable[[Snapshot, bool], list[dict]]
+
+
+def follow_turn(
+    turn: Turn,
+    pane_name: str,
+    earlier: list[dict],
+    finished: FinishedMessages = final_messages,
+    live: LiveMessages = live_messages,
+) -> Iterator[list[dict]]:
+    """The chat of one pane while `turn` runs: `earlier` messages, the prompt, then each run as
+    `live(snapshot, streaming)` (throttled snapshots) and, once it ends, `finished(record, label_mode)`."""
+    shown = [user_message(turn.prompt)]
+    for step in range(turn.step_count):
+        handle = turn.handle(step, pane_name)
+        if handle is None:
+            break
+        streaming = handle.job.request.stream
+        for snapshot in handle.snapshots(_snapshot_interval):
+            if snapshot.done:
+                shown += finished(snapshot.record, turn.step_count > 1)
+                yield earlier + shown
+            else:
+                yield earlier + shown + live(snapshot, streaming)

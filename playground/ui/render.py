@@ -44,8 +44,9 @@ def live_messages(snapshot: Snapshot, streaming: bool) -> list[dict]:
     return messages
 
 
-def final_messages(record: RunRecord, label_mode: bool = False) -> list[dict]:
-    """Messages for a finished run: reasoning, answer, what went wrong, and the metrics badge."""
+def final_messages(record: RunRecord, label_mode: bool = False, with_badge: bool = True) -> list[dict]:
+    """Messages for a finished run: reasoning, answer, what went wrong, and the metrics badge
+    (left out while a blind arena round hides the timings)."""
     messages = [_thinking(record.reasoning_text, done=True)] if record.reasoning_text else []
     if record.response_text:
         messages.append({"role": "assistant", "content": record.response_text})
@@ -58,7 +59,8 @@ def final_messages(record: RunRecord, label_mode: bool = False) -> list[dict]:
         )
     elif not record.response_text:
         messages.append({"role": "assistant", "content": "(empty answer)"})
-    messages.append({"role": "assistant", "content": f"<sub>{badge(record, label_mode)}</sub>"})
+    if with_badge:
+        messages.append({"role": "assistant", "content": f"<sub>{badge(record, label_mode)}</sub>"})
     return messages
 
 
