@@ -2,8 +2,9 @@
 
 Rows are written in their own committed transaction as each run ends, so a crash loses
 nothing that had already ended. Safe to share between threads. Beside the runs: each run's
-token timeline (`run_timelines`, chunk arrival offsets in ms as a JSON array, keyed by run id)
-and the arena's votes (`votes`, one per round).
+token timeline (`run_timelines`, chunk arrival offsets in ms as a JSON array, keyed by run id),
+the arena's votes (`votes`, one per round) and each run's request (`run_requests`: the messages
+and generation parameters it was given, so a batch can be replayed exactly).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from playground.backends.base import ChatRequest, GenerationParams, Message
 from playground.errors import InputError
 from playground.records import BOOL_COLUMNS, COLUMNS, SCHEMA, VOTE_COLUMNS, RunRecord, VoteRecord
 
@@ -72,8 +74,20 @@ CREATE TABLE votes (
 );
 """
 
+_REQUESTS = """CREATE TABLE run_requests (
+  run_id TEXT PRIMARY KEY,
+  messages_json TEXT NOT NULL,
+  params_json TEXT NOT NULL
+);
+"""
+
 # Each entry upgrades the schema by one version; never edit a shipped one, append instead.
-MIGRATIONS: tuple[str, ...] = (_migration_v1(), _columns_added_in(2), _columns_added_in(3) + _TIMELINES_AND_VOTES)
+MIGRATIONS: tuple[str, ...] = (
+    _migration_v1(),
+    _columns_added_in(2),
+    _columns_added_in(3) + _TIMELINES_AND_VOTES,
+    _REQUESTS,
+)
 
 
 class RunStore:
@@ -103,8 +117,8 @@ class RunStore:
                 self._connection.execute("ROLLBACK")
                 raise
 
-    def add(self, record: RunRecord, chunk_offsets_s: Sequence[float] = ()) -> None:
-        """Write a run and, when it streamed content, its timeline, in one transaction."""
+    def add(self, record: RunRecord, chunk_offsets_s: Sequence[float] = (), request: ChatRequest | None = None) -> None:
+        """Write a run and, when it streamed content, its timeline, and its request, in one transaction."""
         row = record.as_row()
         placeholders = ", ".join("?" for _ in COLUMNS)
         values = [int(row[c]) if c in BOOL_COLUMNS else row[c] for c in COLUMNS]
@@ -115,6 +129,26 @@ class RunStore:
                 self._connection.execute(
                     "INSERT INTO run_timelines (run_id, offsets_ms) VALUES (?, ?)", (record.run_id, offsets_ms)
                 )
+            if request is not None:
+                messages = json.dumps([m.as_dict() for m in request.messages], ensure_ascii=False)
+                self._connection.execute(
+                    "INSERT INTO run_requests (run_id, messages_json, params_json) VALUES (?, ?, ?)",
+                    (record.run_id, messages, request.params.model_dump_json()),
+                )
+
+    def requests(self, run_ids: Sequence[str]) -> dict[str, tuple[tuple[Message, ...], GenerationParams]]:
+        """The messages and generation parameters each run was given, for the runs that have them."""
+        if not run_ids:
+            return {}
+        marks = ", ".join("?" for _ in run_ids)
+        with self._lock:
+            found = self._connection.execute(
+                f"SELECT run_id, messages_json, params_json FROM run_requests WHERE run_id IN ({marks})", tuple(run_ids)
+            ).fetchall()
+        return {
+            run_id: (tuple(Message(**m) for m in json.loads(messages)), GenerationParams.model_validate_json(params))
+            for run_id, messages, params in found
+        }
 
     def timelines(self, run_ids: Sequence[str]) -> dict[str, list[float]]:
         """Chunk arrival offsets in seconds after send, for the runs that have them."""

@@ -149,3 +149,21 @@ def test_an_old_log_is_migrated_to_the_current_schema(tmp_path):
     assert row["stalls"] == 2 and row["load_level"] == 4
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_a_runs_request_is_kept_with_it_and_read_back(tmp_path):
+    from playground.backends.base import ChatRequest, GenerationParams, Message
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    request = ChatRequest(
+        messages=(Message("system", "Be brief."), Message("user", "明月几时有"), Message("assistant", "把酒问青天"),
+                  Message("user", "next")),
+        params=GenerationParams(temperature=0.3, max_tokens=12, seed=4, thinking="off"),
+    )  # fmt: skip
+    store.add(record_with(run_id="with"), (), request)
+    store.add(record_with(run_id="without"))
+    found = store.requests(["with", "without"])
+    assert list(found) == ["with"]
+    assert found["with"] == (request.messages, request.params)
+    with sqlite3.connect(store.path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 4
