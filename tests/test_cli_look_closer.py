@@ -105,3 +105,30 @@ def test_sweep_runs_as_a_command(tmp_path):
         result = subprocess.run(command, capture_output=True, text=True, timeout=240, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "4 runs logged to" in result.stdout
+
+
+@pytest.mark.slow  # a subprocess
+def test_ctrl_c_ends_a_sweep_cleanly_and_logs_its_runs_in_flight_as_cancelled(tmp_path):
+    import signal
+
+    from tests.support import wait_until
+
+    with OpenAIServer({"m": Script(first_token_delay_s=0.01, stall_after=1, stall_s=60)}) as server:
+        config = _config(tmp_path, server.url)
+        command = [sys.executable, "-m", "playground", "sweep", "--config", config, "--pane", "first", "--concurrency", "2",
+                   "--requests", "10"]  # fmt: skip
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            wait_until(lambda: len(server.requests) == 2, timeout_s=120, what="two requests in flight")
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        sent = len(server.requests)
+    assert process.returncode == 130 and "Traceback" not in err
+    assert "runs in flight were logged as cancelled" in err
+    assert sent == 2
+    rows = RunStore(tmp_path / "runs.sqlite").rows()
+    assert [(r["status"], r["load_level"]) for r in rows] == [("cancelled", 2), ("cancelled", 2)]
