@@ -34,6 +34,7 @@ MIN_RUNS = 3
 LOWER_IS_FASTER = frozenset({"ttft_s", "e2e_s", "ttfc_s", "tpot_s"})
 COMPARED_METRICS = ("ttft_s", "e2e_s", "decode_tps")
 NO_CLEAR_DIFFERENCE = "no clear difference"
+PAIRED_COLUMNS = ["metric", "A", "B", "runs A / B", "pairs", "median A − B", "95% CI", "verdict", "more repeats"]
 
 
 def median_ci(values: Sequence[float] | np.ndarray) -> tuple[float, float] | None:
@@ -191,7 +192,7 @@ def comparisons_view(comparisons: Sequence[Comparison]) -> pd.DataFrame:
                 "more repeats": _more_repeats_text(c),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
 
 
 def _more_repeats_text(comparison: Comparison) -> str:

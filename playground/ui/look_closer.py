@@ -16,9 +16,9 @@ import pandas as pd
 
 from playground.backends.base import MODES
 from playground.errors import PlaygroundError
-from playground.replay import recent_batches, replay, replay_view
-from playground.stats import COMPARED_METRICS, Side, compare_sides, comparisons_view
-from playground.sweep import Sweep, SweepPlan, parse_levels, sweep_plot, sweep_table
+from playground.replay import REPLAY_COLUMNS, recent_batches, replay, replay_view
+from playground.stats import COMPARED_METRICS, PAIRED_COLUMNS, Side, compare_sides, comparisons_view
+from playground.sweep import SWEEP_COLUMNS, Sweep, SweepPlan, parse_levels, sweep_plot, sweep_table
 from playground.tables import runs_frame
 from playground.ui.controller import Controller, refusal
 
@@ -161,6 +161,7 @@ def build_look_closer_tab(demo: gr.Blocks, controller: Controller) -> None:
     """The tab's layout and events (registered in playground.ui.app.PAGE_TABS)."""
     look = LookCloser(controller)
     unlimited = {"concurrency_limit": None}
+    refresh = gr.Button("Refresh the lists of batches and sides", size="sm", elem_id="look-closer-refresh")
     with gr.Accordion("Replay a logged batch", open=True):
         with gr.Row():
             # Choices come per page as it loads; the handlers check every value themselves.
@@ -172,17 +173,19 @@ def build_look_closer_tab(demo: gr.Blocks, controller: Controller) -> None:
                 elem_id="replay-panes",
             )  # fmt: skip
             repeat = gr.Number(label="Repeat", value=1, minimum=1, maximum=20, precision=0, scale=1, elem_id="replay-repeat")
-        with gr.Row():
-            refresh = gr.Button("Refresh batches", size="sm", elem_id="replay-refresh")
-            run_replay = gr.Button("Replay", variant="primary", elem_id="replay")
-        replay_table = gr.Dataframe(label="Old beside new", interactive=False, elem_id="replay-table")
+        run_replay = gr.Button("Replay", variant="primary", elem_id="replay")
+        replay_table = gr.Dataframe(
+            pd.DataFrame(columns=REPLAY_COLUMNS), label="Old beside new", interactive=False, elem_id="replay-table"
+        )
     with gr.Accordion("Paired comparison (95 % bootstrap interval of the median difference)", open=True):
         with gr.Row():
             scope = gr.Radio(list(SCOPES), value=SCOPES[0], label="Runs of", elem_id="paired-scope")
             side_a = gr.Dropdown(label="A", choices=[], allow_custom_value=True, elem_id="paired-a")
             side_b = gr.Dropdown(label="B", choices=[], allow_custom_value=True, elem_id="paired-b")
             run_paired = gr.Button("Compare", variant="primary", elem_id="paired")
-        paired_table = gr.Dataframe(label="A − B per metric", interactive=False, elem_id="paired-table")
+        paired_table = gr.Dataframe(
+            pd.DataFrame(columns=PAIRED_COLUMNS), label="A − B per metric", interactive=False, elem_id="paired-table"
+        )
     with gr.Accordion("Load sweep", open=False):
         with gr.Row():
             sweep_pane = gr.Dropdown(label="Pane", choices=look.pane_names, elem_id="sweep-pane")
@@ -195,11 +198,14 @@ def build_look_closer_tab(demo: gr.Blocks, controller: Controller) -> None:
             run_sweep = gr.Button("Run sweep", variant="primary", elem_id="sweep")
             stop_sweep = gr.Button("Stop sweep", variant="stop", elem_id="sweep-stop")
         sweep_status = gr.Markdown("", elem_id="sweep-status")
-        sweep_frame = gr.Dataframe(label="Per concurrency level", interactive=False, elem_id="sweep-table")
+        sweep_frame = gr.Dataframe(
+            pd.DataFrame(columns=SWEEP_COLUMNS), label="Per concurrency level", interactive=False, elem_id="sweep-table"
+        )
         sweep_figure = gr.Plot(label="Latency and throughput against concurrency", elem_id="sweep-plot")
 
     def batch_choices():
-        return gr.update(choices=look.batches())
+        choices = look.batches()
+        return gr.update(choices=choices, value=choices[0][1] if choices else None)
 
     def side_choices(request: gr.Request, chosen_scope: str):
         choices = look.sides(chosen_scope, request.session_hash)
@@ -221,6 +227,7 @@ def build_look_closer_tab(demo: gr.Blocks, controller: Controller) -> None:
 
     demo.load(batch_choices, None, batch, api_name="replay_batches", **unlimited)
     refresh.click(batch_choices, None, batch, api_visibility="private", **unlimited)
+    refresh.click(side_choices, scope, [side_a, side_b], api_visibility="private", **unlimited)
     run_replay.click(do_replay, [batch, targets, repeat], [replay_table, batch], api_name="replay")
     demo.load(side_choices, scope, [side_a, side_b], api_name="paired_sides", **unlimited)
     scope.change(side_choices, scope, [side_a, side_b], api_visibility="private", **unlimited)
