@@ -41,7 +41,8 @@ class ReplayPair:
 
 def logged_batch(store: RunStore, batch_id: str) -> list[LoggedRun]:
     """The batch's runs that can be replayed; a clear error when none can."""
-    rows = [row for row in store.rows() if row["batch_id"] == batch_id]
+    # Pane by pane: the runs of one fan-out start in no fixed order.
+    rows = sorted((row for row in store.rows() if row["batch_id"] == batch_id), key=lambda r: (r["pane"], r["started_at"]))
     if not rows:
         raise InputError(
             f"no batch {batch_id!r} in the run log {store.path}; the page's Look closer tab lists the recent batches."
