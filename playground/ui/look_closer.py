@@ -160,11 +160,17 @@ def _side(value: str) -> Side:
 def build_look_closer_tab(demo: gr.Blocks, controller: Controller) -> None:
     """The tab's layout and events (registered in playground.ui.app.PAGE_TABS)."""
     look = LookCloser(controller)
-    unlimited = {"concurrency_limit": None}
     refresh = gr.Button("Refresh the lists of batches and sides", size="sm", elem_id="look-closer-refresh")
+    _replay_section(demo, look, refresh)
+    _paired_section(demo, look, refresh)
+    _sweep_section(look)
+
+
+def _replay_section(demo: gr.Blocks, look: LookCloser, refresh: gr.Button) -> None:
+    # Choices are (label, value) pairs, set per page as it loads (gradio.app/docs/gradio/dropdown); the
+    # handler checks the value itself, so a batch logged since is taken too (allow_custom_value).
     with gr.Accordion("Replay a logged batch", open=True):
         with gr.Row():
-            # Choices come per page as it loads; the handlers check every value themselves.
             batch = gr.Dropdown(
                 label="Batch (newest first, whole log)", choices=[], scale=4, allow_custom_value=True, elem_id="replay-batch"
             )
@@ -174,21 +180,52 @@ def build_look_closer_tab(demo: gr.Blocks, controller: Controller) -> None:
             )  # fmt: skip
             repeat = gr.Number(label="Repeat", value=1, minimum=1, maximum=20, precision=0, scale=1, elem_id="replay-repeat")
         run_replay = gr.Button("Replay", variant="primary", elem_id="replay")
-        replay_table = gr.Dataframe(
+        table = gr.Dataframe(
             pd.DataFrame(columns=REPLAY_COLUMNS), label="Old beside new", interactive=False, elem_id="replay-table"
         )
+
+    def batch_choices():
+        choices = look.batches()
+        return gr.update(choices=choices, value=choices[0][1] if choices else None)
+
+    def do_replay(batch_id, names, times):
+        return look.replay(batch_id, names, times), gr.update(choices=look.batches())
+
+    demo.load(batch_choices, None, batch, api_name="replay_batches", concurrency_limit=None)
+    refresh.click(batch_choices, None, batch, api_visibility="private", concurrency_limit=None)
+    run_replay.click(do_replay, [batch, targets, repeat], [table, batch], api_name="replay")
+
+
+def _paired_section(demo: gr.Blocks, look: LookCloser, refresh: gr.Button) -> None:
     with gr.Accordion("Paired comparison (95 % bootstrap interval of the median difference)", open=True):
         with gr.Row():
             scope = gr.Radio(list(SCOPES), value=SCOPES[0], label="Runs of", elem_id="paired-scope")
             side_a = gr.Dropdown(label="A", choices=[], allow_custom_value=True, elem_id="paired-a")
             side_b = gr.Dropdown(label="B", choices=[], allow_custom_value=True, elem_id="paired-b")
             run_paired = gr.Button("Compare", variant="primary", elem_id="paired")
-        paired_table = gr.Dataframe(
+        table = gr.Dataframe(
             pd.DataFrame(columns=PAIRED_COLUMNS), label="A − B per metric", interactive=False, elem_id="paired-table"
         )
+
+    def side_choices(request: gr.Request, chosen_scope: str):
+        choices = look.sides(chosen_scope, request.session_hash)
+        first, second = (choices[1][1], choices[2][1]) if len(choices) > 2 else (None, None)
+        return gr.update(choices=choices, value=first), gr.update(choices=choices, value=second)
+
+    def do_compare(request: gr.Request, chosen_scope, a, b):
+        return look.compare(chosen_scope, a, b, request.session_hash)
+
+    unlimited = {"concurrency_limit": None}
+    demo.load(side_choices, scope, [side_a, side_b], api_name="paired_sides", **unlimited)
+    scope.change(side_choices, scope, [side_a, side_b], api_visibility="private", **unlimited)
+    refresh.click(side_choices, scope, [side_a, side_b], api_visibility="private", **unlimited)
+    run_paired.click(do_compare, [scope, side_a, side_b], table, api_name="paired", **unlimited)
+
+
+def _sweep_section(look: LookCloser) -> None:
     with gr.Accordion("Load sweep", open=False):
         with gr.Row():
-            sweep_pane = gr.Dropdown(label="Pane", choices=look.pane_names, elem_id="sweep-pane")
+            pane = gr.Dropdown(label="Pane", choices=look.pane_names, elem_id="sweep-pane")
             levels = gr.Textbox(label="Concurrency levels", value="1,2,4,8", elem_id="sweep-levels")
             requests = gr.Number(label="Requests per level", value=16, minimum=1, precision=0, elem_id="sweep-requests")
             mode = gr.Dropdown(label="Mode", choices=[PANE_DEFAULT_MODE, *MODES], value=PANE_DEFAULT_MODE, elem_id="sweep-mode")
@@ -197,27 +234,11 @@ def build_look_closer_tab(demo: gr.Blocks, controller: Controller) -> None:
         with gr.Row():
             run_sweep = gr.Button("Run sweep", variant="primary", elem_id="sweep")
             stop_sweep = gr.Button("Stop sweep", variant="stop", elem_id="sweep-stop")
-        sweep_status = gr.Markdown("", elem_id="sweep-status")
-        sweep_frame = gr.Dataframe(
+        status = gr.Markdown("", elem_id="sweep-status")
+        table = gr.Dataframe(
             pd.DataFrame(columns=SWEEP_COLUMNS), label="Per concurrency level", interactive=False, elem_id="sweep-table"
         )
-        sweep_figure = gr.Plot(label="Latency and throughput against concurrency", elem_id="sweep-plot")
-
-    def batch_choices():
-        choices = look.batches()
-        return gr.update(choices=choices, value=choices[0][1] if choices else None)
-
-    def side_choices(request: gr.Request, chosen_scope: str):
-        choices = look.sides(chosen_scope, request.session_hash)
-        first, second = (choices[1][1], choices[2][1]) if len(choices) > 2 else (None, None)
-        return gr.update(choices=choices, value=first), gr.update(choices=choices, value=second)
-
-    def do_replay(batch_id, names, times):
-        table = look.replay(batch_id, names, times)
-        return table, gr.update(choices=look.batches())
-
-    def do_compare(request: gr.Request, chosen_scope, a, b):
-        return look.compare(chosen_scope, a, b, request.session_hash)
+        figure = gr.Plot(label="Latency and throughput against concurrency", elem_id="sweep-plot")
 
     def do_sweep(request: gr.Request, *values):
         yield from look.sweep(*values, session_id=request.session_hash)
@@ -225,13 +246,6 @@ def build_look_closer_tab(demo: gr.Blocks, controller: Controller) -> None:
     def do_stop(request: gr.Request) -> None:
         look.stop_sweep(request.session_hash)
 
-    demo.load(batch_choices, None, batch, api_name="replay_batches", **unlimited)
-    refresh.click(batch_choices, None, batch, api_visibility="private", **unlimited)
-    refresh.click(side_choices, scope, [side_a, side_b], api_visibility="private", **unlimited)
-    run_replay.click(do_replay, [batch, targets, repeat], [replay_table, batch], api_name="replay")
-    demo.load(side_choices, scope, [side_a, side_b], api_name="paired_sides", **unlimited)
-    scope.change(side_choices, scope, [side_a, side_b], api_visibility="private", **unlimited)
-    run_paired.click(do_compare, [scope, side_a, side_b], paired_table, api_name="paired", **unlimited)
-    sweep_inputs = [sweep_pane, levels, requests, mode, deadline, prompt]
-    run_sweep.click(do_sweep, sweep_inputs, [sweep_frame, sweep_figure, sweep_status], api_name="sweep")
-    stop_sweep.click(do_stop, None, None, api_name="sweep_stop", **unlimited)
+    # The sweep event keeps Gradio's default limit of one at a time: two sweeps would load each other.
+    run_sweep.click(do_sweep, [pane, levels, requests, mode, deadline, prompt], [table, figure, status], api_name="sweep")
+    stop_sweep.click(do_stop, None, None, api_name="sweep_stop", concurrency_limit=None)
