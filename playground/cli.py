@@ -91,7 +91,17 @@ def build_parser(prog: str = "llm-playground") -> argparse.ArgumentParser:
     compare.add_argument("--modes", type=_modes, default=(), help="stream,non-stream (default: each pane's own mode)")
     compare.add_argument("--repeat", type=int, default=1, help="repeats of every prompt (default 1)")
     compare.add_argument("--csv", type=Path, help="also write this invocation's runs to a CSV file")
-    compare.add_argument("--panes", type=lambda s: [p for p in s.split(",") if p], help="only these panes (comma-separated)")
+    compare.add_argument("--panes", type=_names, help="only these panes (comma-separated)")
+    compare.add_argument(
+        "--until-clear",
+        action="store_true",
+        help="repeat stream and non-stream until every pane's difference in TTFT and E2E is clear (95%% CI)",
+    )
+    compare.add_argument("--max-repeat", type=int, default=20, help="cap on repeats for --until-clear (default 20)")
+    compare.add_argument(
+        "--clear-on", type=_names, default=["ttft_s", "e2e_s"], help="metrics --until-clear waits for (default ttft_s,e2e_s)"
+    )
+    _add_look_closer_commands(commands)
     _add_serve_command(commands)
     leaderboard = commands.add_parser("leaderboard", help="the arena leaderboard: ratings from votes, beside speed and cost")
     _add_shared_arguments(leaderboard)
@@ -109,6 +119,28 @@ def _add_serve_command(commands: Any) -> None:
     serve.add_argument("--port", type=int, default=hidden, help="port (default 8000)")
     serve.add_argument("--api-key-env", default=hidden, metavar="VAR", help="require the bearer key held in this variable")
     serve.add_argument("--max-queue", type=int, default=hidden, help="requests that may wait beyond those running (default 8)")
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _add_look_closer_commands(commands: Any) -> None:
+    replay = commands.add_parser("replay", help="re-send a logged batch's exact requests and show old beside new")
+    _add_shared_arguments(replay)
+    replay.add_argument("batch_id", help="the batch_id of a logged batch (a column of the run log)")
+    replay.add_argument("--panes", type=_names, help="send to these panes instead (comma-separated; default: the same panes)")
+    replay.add_argument("--repeat", type=int, default=1, help="times to re-send the batch (default 1)")
+    sweep = commands.add_parser("sweep", help="one pane under rising concurrency: latency, throughput, errors")
+    _add_shared_arguments(sweep)
+    sweep.add_argument("--pane", required=True, help="the pane to load")
+    sweep.add_argument("--concurrency", default="1,2,4,8", help="requests in flight at each level (default 1,2,4,8)")
+    sweep.add_argument("--requests", type=int, default=32, help="requests sent at each level (default 32)")
+    sweep.add_argument("--prompt", default="Write a short paragraph about the sea.", help="the prompt every request sends")
+    sweep.add_argument("--mode", choices=MODES, help="stream or non-stream (default: the pane's own)")
+    sweep.add_argument("--level-timeout", type=float, default=300.0, help="seconds per level before runs in flight are cancelled")
+    sweep.add_argument("--plot", type=Path, help="also save the plot as an image (PNG)")
+    sweep.add_argument("--csv", type=Path, help="also write the sweep's runs to a CSV file")
 
 
 def _add_tiny_model_command(commands: Any) -> None:
@@ -193,6 +225,8 @@ def command_compare(args: argparse.Namespace) -> int:
     tune_interpreter()
     FanOutRunner.prepare(panes)  # models loaded before the heap is frozen, so they are frozen too
     freeze_startup_heap()
+    if args.until_clear:
+        return _compare_until_clear(args, panes, prompts, store)
     plan = ComparePlan(prompts=prompts, modes=args.modes, repeat=args.repeat)
     progress = tqdm(total=plan.run_count(len(panes)), unit="run", file=sys.stderr, disable=None)
     runner = FanOutRunner(store, on_record=lambda record: progress.update(1))
@@ -201,6 +235,83 @@ def command_compare(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     _report(records, store.location, args.csv)
+    return 0 if any(r.status == "ok" for r in records) else 1
+
+
+def _compare_until_clear(
+    args: argparse.Namespace, panes: list, prompts: tuple[str, ...], store: RunStore
+) -> int:
+    from playground.stats import COMPARED_METRICS, comparisons_view
+    from playground.until_clear import run_until_clear
+
+    if args.max_repeat < 1:
+        raise PlaygroundError("--max-repeat must be at least 1.")
+    unknown = [m for m in args.clear_on if m not in COMPARED_METRICS]
+    if unknown or not args.clear_on:
+        raise PlaygroundError(f"--clear-on takes {', '.join(COMPARED_METRICS)} (comma-separated), not {','.join(unknown)!r}.")
+    if args.modes and set(args.modes) != set(MODES):
+        raise PlaygroundError("--until-clear compares stream with non-stream: leave out --modes or give stream,non-stream.")
+
+    def progress(repeats: int, comparisons: list) -> None:
+        clear = sum(c.resolved for c in comparisons)
+        print(f"repeat {repeats}: {clear} of {len(comparisons)} differences clear", file=sys.stderr)
+
+    result = run_until_clear(panes, FanOutRunner(store), prompts, args.max_repeat, progress, args.clear_on)
+    _report(result.records, store.location, args.csv)
+    print()
+    if result.comparisons:
+        print(comparisons_view(result.comparisons).to_string(index=False))
+    for name in result.failed_panes:
+        print(f"{name}: no successful run, nothing to compare")
+    capped = f"not every difference is clear (cap: --max-repeat {args.max_repeat})"
+    outcome = "every difference is clear" if result.resolved else capped
+    print(f"after {result.repeats} repeats: {outcome}")
+    return 0 if any(r.status == "ok" for r in result.records) else 1
+
+
+def command_replay(args: argparse.Namespace) -> int:
+    from playground.replay import replay, replay_view
+
+    config = load_config(args.config)
+    store = RunStore(resolve_store_location(args.store, config.store))
+    pairs = replay(store, FanOutRunner(store), build_panes(config), args.batch_id, args.panes, args.repeat)
+    print(replay_view(pairs).to_string(index=False))
+    for pair in pairs:
+        if pair.new.status != "ok":
+            print(f"{pair.new.pane}: {pair.new.error_message}")
+    print(f"{len(pairs)} runs logged to {store.location}")
+    return 0 if any(pair.new.status == "ok" for pair in pairs) else 1
+
+
+def command_sweep(args: argparse.Namespace) -> int:
+    from playground.sweep import Sweep, SweepPlan, parse_levels, sweep_plot, sweep_table
+
+    config = _selected(load_config(args.config), [args.pane])
+    plan = SweepPlan(parse_levels(args.concurrency), args.requests, args.prompt, args.mode, args.level_timeout)
+    store = RunStore(resolve_store_location(args.store, config.store))
+    records: list[RunRecord] = []
+
+    def level_done(level: int, level_records: list[RunRecord]) -> None:
+        records.extend(level_records)
+        print(f"concurrency {level}: {len(level_records)} runs", file=sys.stderr)
+
+    stopped = False
+    try:
+        Sweep(build_panes(config)[0], FanOutRunner(store), plan).run(level_done)
+    except KeyboardInterrupt:
+        stopped = True
+    frame = runs_frame(r.as_row() for r in records)
+    table = sweep_table(frame)
+    print(table.to_string(index=False))
+    if args.plot is not None and not table.empty:
+        sweep_plot(table).savefig(args.plot, dpi=110)
+        print(f"plot written to {args.plot}")
+    if args.csv is not None:
+        print(f"CSV written to {write_runs_csv(frame, args.csv)}")
+    print(f"{len(records)} runs logged to {store.location}")
+    if stopped:
+        print("stopped: the levels that ended are above; runs in flight were logged as cancelled.", file=sys.stderr)
+        return 130
     return 0 if any(r.status == "ok" for r in records) else 1
 
 
@@ -277,8 +388,15 @@ def _tiny_model_spec(args: argparse.Namespace) -> TinyModelSpec:
 def main(argv: list[str] | None = None, prog: str = "llm-playground") -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv, prog)
-    handlers = {"ui": command_ui, "compare": command_compare, "serve": command_serve, "tiny-model": command_tiny_model}
-    handlers["leaderboard"] = command_leaderboard
+    handlers = {
+        "ui": command_ui,
+        "compare": command_compare,
+        "replay": command_replay,
+        "sweep": command_sweep,
+        "serve": command_serve,
+        "leaderboard": command_leaderboard,
+        "tiny-model": command_tiny_model,
+    }
     try:
         return handlers[args.command](args)
     except PlaygroundError as exc:

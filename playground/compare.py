@@ -23,10 +23,12 @@ class ComparePlan:
     prompts: tuple[str, ...]
     modes: tuple[Mode, ...] = ()
     repeat: int = 1
+    # Index of the first repeat: a run continued repeat by repeat (--until-clear) keeps alternating.
+    first_repeat: int = 0
 
     def steps(self) -> Iterator[Step]:
         """The fan-outs in order. With two modes, their order alternates per repeat so drift hits both."""
-        for repeat in range(self.repeat):
+        for repeat in range(self.first_repeat, self.first_repeat + self.repeat):
             modes: Sequence[Mode | None] = alternated(self.modes, repeat) if self.modes else (None,)
             for prompt in self.prompts:
                 for mode in modes:

@@ -121,7 +121,9 @@ class RunHandle:
 
 
 class Batch:
-    def __init__(self, batch_id: str, handles: list[RunHandle], keep: Callable[[RunRecord, Sequence[float]], None]) -> None:
+    def __init__(
+        self, batch_id: str, handles: list[RunHandle], keep: Callable[[RunRecord, Sequence[float], ChatRequest], None]
+    ) -> None:
         self.batch_id = batch_id
         self.handles = handles
         self._keep = keep
@@ -141,7 +143,7 @@ class Batch:
                 continue
             if handle._claim():
                 record = handle.metered.cancelled_record()
-                self._keep(record, handle.metered.chunk_offsets_s)
+                self._keep(record, handle.metered.chunk_offsets_s, handle.job.request)
                 handle._finish(record)
 
     def wait(self, timeout: float | None = None) -> list[RunRecord]:
@@ -195,13 +197,14 @@ class FanOutRunner:
         record = metered.record
         assert record is not None
         if handle._claim():
-            self._keep(record, metered.chunk_offsets_s)
+            self._keep(record, metered.chunk_offsets_s, handle.job.request)
             handle._finish(record)
 
-    def _keep(self, record: RunRecord, chunk_offsets_s: Sequence[float] = ()) -> None:
+    def _keep(self, record: RunRecord, chunk_offsets_s: Sequence[float] = (), request: ChatRequest | None = None) -> None:
         if self.store is not None:
             try:
-                self.store.add(record, chunk_offsets_s)
+                # The request goes with its run, so the run can be replayed exactly (playground.replay).
+                self.store.add(record, chunk_offsets_s, request)
             except Exception:  # noqa: BLE001 - the record still reaches the caller
                 log.exception("could not write run %s to the run log", record.run_id)
         if self.on_record is not None:

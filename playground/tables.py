@@ -10,16 +10,20 @@ from typing import Any
 import pandas as pd
 
 from playground.records import COLUMNS, SCHEMA, TEXT_COLUMNS
+from playground.stats import median_ci
 
 GROUP_COLUMNS = ["pane", "backend", "model", "mode"]
 SUMMARY_METRICS = ("ttft_s", "e2e_s", "decode_tps")
 # The summary as people read it (page and command line), in this order.
+# `*_p50_ci95`: the 95 % bootstrap interval of the median (playground.stats.median_ci).
 SUMMARY_COLUMNS = [
-    "pane", "mode", "n", "errors", "cancelled", "ttft_s_p50", "ttft_s_p90", "e2e_s_p50", "e2e_s_p90",
-    "decode_tps_p50", "decode_tps_p90", "output_tokens_p50", "tokens",
+    "pane", "mode", "n", "errors", "cancelled", "ttft_s_p50", "ttft_s_p50_ci95", "ttft_s_p90",
+    "e2e_s_p50", "e2e_s_p50_ci95", "e2e_s_p90", "decode_tps_p50", "decode_tps_p50_ci95", "decode_tps_p90",
+    "output_tokens_p50", "tokens",
 ]  # fmt: skip
 # Figures computed from token counts: marked "~" when any run behind them was estimated.
-_TOKEN_FIGURES = ("decode_tps_p50", "decode_tps_p90", "output_tokens_p50")
+_TOKEN_FIGURES = ("decode_tps_p50", "decode_tps_p50_ci95", "decode_tps_p90", "output_tokens_p50")
+_INTERVALS = [c for c in SUMMARY_COLUMNS if c.endswith("_ci95")]
 # The summary's measured figures, shown with three decimals.
 _FIGURES = [c for c in SUMMARY_COLUMNS if c.endswith(("_p50", "_p90"))]
 # A spreadsheet treats a cell beginning with one of these as a formula.
@@ -39,7 +43,7 @@ def runs_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 
 def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per pane × backend × model × mode: n, errors, median and p90 of the key metrics."""
+    """Per pane × backend × model × mode: n, errors, median (with its 95 % interval) and p90 of the key metrics."""
     if runs.empty:
         return pd.DataFrame(columns=[*GROUP_COLUMNS, "n", "errors", "cancelled"])
     grouped = runs.groupby(GROUP_COLUMNS, sort=False, dropna=False)
@@ -56,6 +60,9 @@ def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
         summary[f"{metric}_p50"] = values.median()
         summary[f"{metric}_p90"] = values.quantile(0.9)
         summary[f"{metric}_std"] = values.std()
+        intervals = values.apply(lambda v: median_ci(v.dropna().to_numpy(float)))
+        summary[f"{metric}_p50_ci_low"] = intervals.map(lambda ci: ci[0] if ci else None).astype("float64")
+        summary[f"{metric}_p50_ci_high"] = intervals.map(lambda ci: ci[1] if ci else None).astype("float64")
     summary["output_tokens_p50"] = ok["output_tokens"].median().astype("float64")
     summary["estimated"] = ok["token_source"].apply(lambda s: int((s == "estimate").sum()))
     summary["n"] = summary["n"].fillna(0).astype(int)
@@ -79,6 +86,10 @@ def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
                 continue
             text = f"{float(value):.3f}"
             view.at[index, column] = f"~{text}" if guessed and column in _TOKEN_FIGURES else text
+        for column in _INTERVALS:
+            low, high = (summary.at[index, column.replace("_ci95", f"_ci_{end}")] for end in ("low", "high"))
+            text = "" if pd.isna(low) else f"{float(low):.3f}–{float(high):.3f}"
+            view.at[index, column] = f"~{text}" if text and guessed and column in _TOKEN_FIGURES else text
     return view
 
 

@@ -249,3 +249,19 @@ def test_a_file_that_is_not_a_run_log_is_a_clear_error(tmp_path):
     with pytest.raises(StoreError, match=re.escape(f"Cannot open the run log {path}: file is not a database")):
         RunStore(path)
     assert path.read_text().startswith("not a database")
+
+
+def test_a_runs_request_is_kept_with_it_and_read_back(location):
+    from playground.backends.base import ChatRequest, GenerationParams, Message
+
+    store = RunStore(location)
+    request = ChatRequest(
+        messages=(Message("system", "Be brief."), Message("user", "明月几时有"), Message("assistant", "把酒问青天"),
+                  Message("user", "next")),
+        params=GenerationParams(temperature=0.3, max_tokens=12, seed=4, thinking="off"),
+    )  # fmt: skip
+    store.add(record_with(run_id="with"), (), request)
+    store.add(record_with(run_id="without"))
+    found = store.requests(["with", "without"])
+    assert list(found) == ["with"]
+    assert found["with"] == (request.messages, request.params)

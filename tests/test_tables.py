@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from playground.records import COLUMNS, SCHEMA
-from playground.tables import read_runs_csv, runs_frame, summary_frame, summary_view, write_runs_csv
+from playground.tables import SUMMARY_COLUMNS, read_runs_csv, runs_frame, summary_frame, summary_view, write_runs_csv
 from tests.fakes import record_with
 
 
@@ -63,3 +63,26 @@ def test_summary_marks_token_figures_that_rest_on_estimates():
     assert view.at["guess", "tokens"] == "~ estimated (1 of 2)"
     assert view.at["guess", "decode_tps_p50"] == "~85.000" and view.at["guess", "output_tokens_p50"] == "~42.500"
     assert view.at["guess", "ttft_s_p50"] == "0.100"  # not a token figure: shown plainly
+
+
+def test_summary_gives_a_bootstrap_interval_of_each_median_once_there_are_three_ok_runs():
+    records = [record_with(run_id=f"r{i}", pane="a", ttft_s=0.1 * i, e2e_s=1.0 + i, decode_tps=50.0 + i) for i in range(1, 8)]
+    records += [record_with(run_id="s1", pane="few", ttft_s=0.2), record_with(run_id="s2", pane="few", ttft_s=0.3)]
+    records.append(record_with(run_id="e", pane="failing", status="error", ttft_s=None))
+    summary = summary_frame(runs_frame(r.as_row() for r in records)).set_index("pane")
+    low, high = summary.at["a", "ttft_s_p50_ci_low"], summary.at["a", "ttft_s_p50_ci_high"]
+    assert low <= summary.at["a", "ttft_s_p50"] <= high and low < high
+    assert low >= 0.1 and high <= 0.7  # inside the range of the runs themselves
+    assert pd.isna(summary.at["few", "ttft_s_p50_ci_low"]) and pd.isna(summary.at["failing", "e2e_s_p50_ci_low"])
+    view = summary_view(summary.reset_index()).set_index("pane")
+    assert list(view.reset_index().columns) == SUMMARY_COLUMNS
+    assert view.at["a", "ttft_s_p50_ci95"] == f"{low:.3f}–{high:.3f}"
+    assert view.at["few", "ttft_s_p50_ci95"] == "" and view.at["few", "e2e_s_p50_ci95"] == ""
+    again = summary_view(summary_frame(runs_frame(r.as_row() for r in records))).set_index("pane")
+    assert again.at["a", "decode_tps_p50_ci95"] == view.at["a", "decode_tps_p50_ci95"]  # fixed seed: stable tables
+
+
+def test_an_interval_resting_on_estimated_tokens_is_marked():
+    records = [record_with(run_id=f"r{i}", token_source="estimate", decode_tps=80.0 + i) for i in range(4)]
+    view = summary_view(summary_frame(runs_frame(r.as_row() for r in records)))
+    assert view.at[0, "decode_tps_p50_ci95"].startswith("~") and not view.at[0, "ttft_s_p50_ci95"].startswith("~")

@@ -22,6 +22,7 @@ from playground.store.schema import (
     ADDED_COLUMNS,
     FIRST_COLUMNS,
     SQL_TYPES,
+    requests_table,
     runs_table,
     timelines_table,
     votes_table,
@@ -63,6 +64,12 @@ def _create_timelines_and_votes(connection: Connection) -> None:
     metadata.create_all(connection, checkfirst=False)
 
 
+def _create_requests(connection: Connection) -> None:
+    metadata = MetaData()
+    requests_table(metadata)
+    metadata.create_all(connection, checkfirst=False)
+
+
 @dataclass(frozen=True)
 class Migration:
     description: str
@@ -78,6 +85,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("runs table", (_create_runs,)),
     Migration("HTTP status, server queue and TTFT, retries", (_add_columns(2),)),
     Migration("load level, stalls; run timelines and votes", (_add_columns(3), _create_timelines_and_votes)),
+    Migration("run requests (messages and parameters, for replay)", (_create_requests,)),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

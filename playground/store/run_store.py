@@ -18,11 +18,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from playground.backends.base import ChatRequest, GenerationParams, Message
 from playground.errors import InputError, PlaygroundError
 from playground.records import BOOL_COLUMNS, COLUMNS, RunRecord, VoteRecord
 from playground.store.location import StoreTarget, parse_store_location
 from playground.store.migrations import SQLITE_BEGIN_OPTION, upgrade
-from playground.store.schema import RUNS, TIMELINES, VOTES, insertion_order
+from playground.store.schema import REQUESTS, RUNS, TIMELINES, VOTES, insertion_order
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_TIMEOUT_S = 10
@@ -93,13 +94,31 @@ class RunStore:
         # PostgreSQL text cannot hold NUL; the run is kept with U+FFFD in its place rather than lost.
         return {name: value.replace("\x00", "\ufffd") if isinstance(value, str) else value for name, value in row.items()}
 
-    def add(self, record: RunRecord, chunk_offsets_s: Sequence[float] = ()) -> None:
-        """Write a run and, when it streamed content, its timeline, in one transaction."""
+    def add(self, record: RunRecord, chunk_offsets_s: Sequence[float] = (), request: ChatRequest | None = None) -> None:
+        """Write a run and, when it streamed content, its timeline, and its request, in one transaction."""
         with self._writing() as connection:
             connection.execute(insert(RUNS), self._stored_row(record.as_row()))
             if chunk_offsets_s:
                 offsets_ms = json.dumps([round(offset * 1000, 3) for offset in chunk_offsets_s])
                 connection.execute(insert(TIMELINES), {"run_id": record.run_id, "offsets_ms": offsets_ms})
+            if request is not None:
+                messages = json.dumps([m.as_dict() for m in request.messages], ensure_ascii=False)
+                stored = {"run_id": record.run_id, "messages_json": messages, "params_json": request.params.model_dump_json()}
+                connection.execute(insert(REQUESTS), self._stored_row(stored))
+
+    def requests(self, run_ids: Sequence[str]) -> dict[str, tuple[tuple[Message, ...], GenerationParams]]:
+        """The messages and generation parameters each run was given, for the runs that have them."""
+        if not run_ids:
+            return {}
+        query = select(REQUESTS.c.run_id, REQUESTS.c.messages_json, REQUESTS.c.params_json).where(
+            REQUESTS.c.run_id.in_(list(run_ids))
+        )
+        with self._engine.connect() as connection:
+            found = connection.execute(query).all()
+        return {
+            run_id: (tuple(Message(**m) for m in json.loads(messages)), GenerationParams.model_validate_json(params))
+            for run_id, messages, params in found
+        }
 
     def timelines(self, run_ids: Sequence[str]) -> dict[str, list[float]]:
         """Chunk arrival offsets in seconds after send, for the runs that have them."""

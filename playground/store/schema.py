@@ -49,6 +49,17 @@ def timelines_table(metadata: MetaData) -> Table:
     return Table("run_timelines", metadata, Column("run_id", Text, primary_key=True), Column("offsets_ms", Text, nullable=False))
 
 
+def requests_table(metadata: MetaData) -> Table:
+    """The messages and generation parameters each run was given (JSON), so a batch can be replayed exactly."""
+    return Table(
+        "run_requests",
+        metadata,
+        Column("run_id", Text, primary_key=True),
+        Column("messages_json", Text, nullable=False),
+        Column("params_json", Text, nullable=False),
+    )
+
+
 def votes_table(metadata: MetaData, with_sequence: bool = False) -> Table:
     """One arena vote per round: `batch_id` is unique."""
     columns = [
@@ -62,6 +73,7 @@ CURRENT = MetaData()
 RUNS = runs_table(CURRENT, COLUMNS)
 TIMELINES = timelines_table(CURRENT)
 VOTES = votes_table(CURRENT)
+REQUESTS = requests_table(CURRENT)
 
 
 def insertion_order(dialect_name: str) -> ColumnElement:

@@ -20,6 +20,7 @@ from playground.runner import FanOutRunner
 from playground.store import RunStore
 from playground.ui.arena import build_arena_tab
 from playground.ui.controller import Controller, PaneDirectory
+from playground.ui.look_closer import build_look_closer_tab
 from playground.ui.results import Results
 from playground.ui.session import SessionRegistry
 from playground.ui.settings import COPYABLE_FIELDS, PaneControls, build_controls
@@ -29,7 +30,7 @@ PANES_PER_ROW = 3
 # panes). Each capability (arena, load sweep, …) lives in its own module and joins by being listed
 # in PAGE_TABS; the Compare tab stays first and the default.
 TabBuilder = Callable[[gr.Blocks, Controller], None]
-PAGE_TABS: tuple[tuple[str, TabBuilder], ...] = (("Arena", build_arena_tab),)
+PAGE_TABS: tuple[tuple[str, TabBuilder], ...] = (("Arena", build_arena_tab), ("Look closer", build_look_closer_tab))
 # Each row of panes is a grid whose panes share its three rows (header, chat, settings) through a
 # subgrid: a header that wraps onto one more line moves every chat of the row down alike.
 PAGE_CSS = """

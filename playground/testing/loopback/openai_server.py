@@ -41,8 +41,11 @@ QUEUE_S = 0.002
 class OpenAIServer(LoopbackServer):
     """POST /v1/chat/completions, GET /v1/models and /metrics; errors as OpenAI formats them."""
 
-    def __init__(self, scripts: dict[str, Script], max_lifetime_s: float = 600.0) -> None:
+    def __init__(self, scripts: dict[str, Script], max_lifetime_s: float = 600.0, max_concurrent: int | None = None) -> None:
         super().__init__(scripts, max_lifetime_s)
+        # Like a server with k batch slots: requests beyond `max_concurrent` wait for a slot, and
+        # the scripted delays count from when the slot is taken.
+        self._slots = threading.BoundedSemaphore(max_concurrent) if max_concurrent else None
         self._metrics_lock = threading.Lock()
         self._sums: dict[tuple[str, str], float] = defaultdict(float)
         self._counts: dict[tuple[str, str], int] = defaultdict(int)
@@ -96,6 +99,14 @@ class OpenAIServer(LoopbackServer):
         handler._send_json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.scripts]})
 
     def _chat(self, handler: Handler, body: dict[str, Any]) -> None:
+        if self._slots is None:
+            self._answer(handler, body)
+            return
+        with self._slots:
+            handler.arrived = time.perf_counter()
+            self._answer(handler, body)
+
+    def _answer(self, handler: Handler, body: dict[str, Any]) -> None:
         script = self.script_for(body.get("model", ""))
         if script is None:
             # OpenAI's answer for a model that does not exist (code model_not_found).

@@ -1,0 +1,81 @@
+"""Load sweep: queueing shows where a server runs out of slots; deadlines and Stop end levels cleanly."""
+
+import threading
+
+import pytest
+
+from playground.errors import InputError
+from playground.runner import FanOutRunner
+from playground.store import RunStore
+from playground.sweep import Sweep, SweepPlan, parse_levels, sweep_plot, sweep_table
+from playground.tables import runs_frame
+from playground.testing.loopback import OpenAIServer, Script
+from tests.support import wait_until
+
+SLOTS = 2
+# One request holds a slot for about 50 ms + 9 × 5 ms.
+SERVICE = Script(tokens=tuple(f"t{i} " for i in range(10)), first_token_delay_s=0.05, gap_s=0.005)
+
+
+@pytest.mark.slow  # four levels of real requests, about 3 s
+def test_ttft_rises_past_the_servers_slots_as_queueing_predicts(make_pane, tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    with OpenAIServer({"m": SERVICE}, max_concurrent=SLOTS) as server:
+        pane = make_pane(name="p", backend="openai", model="m", base_url=server.url + "/v1")
+        plan = SweepPlan(levels=(1, 2, 4, 8), requests=8, prompt="hi", mode="stream")
+        records = Sweep(pane, FanOutRunner(store), plan).run()
+    assert len(records) == 32 and {r.status for r in records} == {"ok"}
+    table = sweep_table(runs_frame(store.rows())).set_index("concurrency")
+    ttft = table["ttft_p50_s"]
+    # Up to the server's slots nothing waits; past them a burst of c requests waits for c/k − 1
+    # earlier ones per slot, so the median TTFT grows several-fold (about 4× at c = 8 here).
+    assert ttft[2] < 1.5 * ttft[1]
+    assert ttft[4] > 1.5 * ttft[2]
+    assert ttft[8] > 2.5 * ttft[2] and ttft[8] > ttft[4]
+    assert (table["requests"] == 8).all() and (table["error_rate"] == 0).all()
+    # More in flight than slots adds no throughput: at most a little above the level of k.
+    assert table.at[8, "output_tok_per_s"] < 1.5 * table.at[2, "output_tok_per_s"]
+    assert sorted({r["load_level"] for r in store.rows()}) == [1, 2, 4, 8]
+    assert sweep_plot(table.reset_index()) is not None
+
+
+@pytest.mark.slow  # waits out a deadline and the cancel grace
+def test_a_level_past_its_deadline_cancels_its_runs_in_flight_and_logs_them(make_pane, tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    with OpenAIServer({"m": Script(first_token_delay_s=0.01, stall_after=1, stall_s=30)}) as server:
+        pane = make_pane(name="p", backend="openai", model="m", base_url=server.url + "/v1")
+        plan = SweepPlan(levels=(3,), requests=10, prompt="hi", level_deadline_s=0.5)
+        records = Sweep(pane, FanOutRunner(store), plan).run()
+        sent = len(server.requests)
+    assert sent == 3 and len(records) == 3
+    rows = store.rows()
+    assert [r["status"] for r in rows] == ["cancelled"] * 3 and {r["load_level"] for r in rows} == {3}
+    table = sweep_table(runs_frame(rows))
+    assert table.iloc[0]["cancelled"] == 3 and table.iloc[0]["ok"] == 0
+
+
+def test_stop_ends_the_sweep_sends_nothing_more_and_logs_runs_in_flight_as_cancelled(make_pane, tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    with OpenAIServer({"m": Script(first_token_delay_s=0.01, stall_after=1, stall_s=30)}) as server:
+        pane = make_pane(name="p", backend="openai", model="m", base_url=server.url + "/v1")
+        sweep = Sweep(pane, FanOutRunner(store), SweepPlan(levels=(2, 4), requests=50, prompt="hi"))
+        finished = []
+        thread = threading.Thread(target=lambda: finished.append(sweep.run()), daemon=True)
+        thread.start()
+        wait_until(lambda: len(server.requests) == 2, what="two requests in flight")
+        sweep.stop()
+        thread.join(10)
+        assert not thread.is_alive()
+        sent = len(server.requests)
+    assert sent == 2 and len(finished[0]) == 2
+    assert [r["status"] for r in store.rows()] == ["cancelled", "cancelled"]
+
+
+def test_plans_and_levels_are_checked_with_clear_messages():
+    assert parse_levels("1, 2,4,8") == (1, 2, 4, 8)
+    with pytest.raises(InputError, match="whole numbers"):
+        parse_levels("1,two")
+    with pytest.raises(InputError, match="from 1 to"):
+        SweepPlan(levels=(0, 2), requests=4, prompt="hi")
+    with pytest.raises(InputError, match="requests per level"):
+        SweepPlan(levels=(1,), requests=0, prompt="hi")
