@@ -184,7 +184,7 @@ def test_an_old_log_is_migrated_to_the_current_schema(location):
     assert _version(location) == SCHEMA_VERSION
 
 
-def test_a_log_as_the_last_sqlite_release_wrote_it_opens_unchanged(tmp_path):
+def test_a_log_as_the_last_sqlite_release_wrote_it_opens_and_upgrades(tmp_path):
     path = tmp_path / "runs.sqlite"
     _old_log(path, 3)
     _sql(path, "INSERT INTO runs (run_id, status, warmup, partial, cold_start, turn) VALUES ('old', 'ok', 1, 0, 1, 2)")
@@ -194,7 +194,8 @@ def test_a_log_as_the_last_sqlite_release_wrote_it_opens_unchanged(tmp_path):
     old = rows["old"]
     assert (old["warmup"], old["partial"], old["cold_start"], old["turn"]) == (True, False, True, 2)
     assert rows["new"]["warmup"] is True and store.timelines(["new"]) == {"new": [0.2]}
-    assert _version(path) == 3 == SCHEMA_VERSION
+    assert _version(path) == SCHEMA_VERSION
+    assert store.requests(["old", "new"]) == {}
 
 
 def test_a_timeline_is_kept_with_its_run_and_survives_reopening(location):
