@@ -54,6 +54,7 @@ def timeline_figure(series: Sequence[TimelineSeries]):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, (cumulative, spacing) = plt.subplots(2, 1, figsize=(9, 6), height_ratios=(3, 2))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -66,6 +67,7 @@ def timeline_figure(series: Sequence[TimelineSeries]):
     cumulative.set_xlabel("seconds since send")
     cumulative.set_ylabel("output tokens received")
     spacing.set_xlabel("chunk number")
+    spacing.xaxis.set_major_locator(MaxNLocator(integer=True))
     spacing.set_ylabel("gap before chunk (ms)")
     for axes in (cumulative, spacing):
         axes.grid(alpha=0.3)

@@ -104,13 +104,14 @@ def test_a_click_on_a_run_shows_its_record_and_timeline_and_then_its_batch(serve
         title = page.inner_text("#run-details-title")
         record = page.evaluate(RECORD_ROWS)
         single = page.locator("#run-timeline img").get_attribute("src")
+        screenshot(page, "run-details-one-run")
         page.click("#batch-timeline")
         page.wait_for_function(
             "(before) => { const img = document.querySelector('#run-timeline img'); return img && img.src !== before; }",
             arg=single,
             timeout=30000,
         )
-        screenshot(page, "run-details")
+        screenshot(page, "run-details-batch")
     stalled = next(r for r in app.store.rows() if r["pane"] == "ollama-qwen")
     # The record's table draws only the rows in view: its first rows, in the run log's order.
     assert len(record) >= 5 and [name for name, _ in record] == list(COLUMNS[: len(record)])
