@@ -1,5 +1,10 @@
-"""Stall detection on a run's chunk offsets."""
+"""Stall detection on a run's chunk offsets, and a stall from a real stream to the run log."""
 
+import pytest
+
+from playground.runner import FanOutRunner, PaneJob
+from playground.store import RunStore
+from playground.testing.loopback import OllamaServer, OpenAIServer, Script
 from playground.timeline import STALL_MIN_S, count_stalls, find_stalls
 
 
@@ -32,3 +37,30 @@ def test_non_streamed_runs_have_no_count_and_short_ones_none():
     assert count_stalls([1.0], streaming=False) is None
     assert count_stalls([], streaming=True) == 0
     assert count_stalls([0.3], streaming=True) == 0
+
+
+# ---- end to end: a scripted server's pause becomes one logged stall, at the right chunk ----------
+
+STALL_AFTER = 8
+
+
+@pytest.mark.parametrize("kind", ["openai", "ollama"])
+@pytest.mark.parametrize("stall_s", [0.6, 0.0])
+def test_a_server_pause_is_logged_as_one_stall_at_its_chunk_and_a_steady_stream_as_none(make_pane, tmp_path, kind, stall_s):
+    script = Script(first_token_delay_s=0.05, gap_s=0.02, stall_after=STALL_AFTER, stall_s=stall_s)
+    server_class = OpenAIServer if kind == "openai" else OllamaServer
+    store = RunStore(tmp_path / "runs.sqlite")
+    with server_class({"m": script}) as server:
+        where = {"base_url": server.url + "/v1"} if kind == "openai" else {"host": server.url}
+        pane = make_pane(name="p", backend=kind, model="m", **where)
+        (record,) = FanOutRunner(store).run([PaneJob(pane, pane.build_request("hi"))])
+    (logged,) = store.rows()
+    offsets = store.timelines([record.run_id])[record.run_id]
+    assert record.status == "ok" and logged["stalls"] == record.stalls == (1 if stall_s else 0)
+    assert len(offsets) == logged["content_chunks"] == len(script.tokens)
+    # Offsets are kept to the microsecond (milliseconds with three decimals).
+    assert offsets[0] == pytest.approx(logged["ttft_s"], abs=1e-6)
+    assert offsets[-1] == pytest.approx(logged["e2e_s"], abs=1e-6)
+    if stall_s:
+        (stall,) = find_stalls(offsets)
+        assert stall.index == STALL_AFTER and stall.gap_s >= stall_s

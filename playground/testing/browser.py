@@ -61,7 +61,7 @@ def open_page(page: Any, url: str) -> None:
     page.goto(url)
     page.wait_for_selector("#prompt textarea")
     # The load event fills the run table's headers: from then on, events reach the server.
-    wait_for_text(page, "#runs-table", "ttft_s")
+    wait_for_text(page, "#runs-table", "TTFT ms")
 
 
 def send(page: Any, prompt: str) -> None:

@@ -22,6 +22,7 @@ from playground.ui.arena import build_arena_tab
 from playground.ui.controller import Controller, PaneDirectory
 from playground.ui.look_closer import build_look_closer_tab
 from playground.ui.results import Results
+from playground.ui.results_area import ResultsArea, build_results_area, results_update, wire_results_area
 from playground.ui.session import SessionRegistry
 from playground.ui.settings import COPYABLE_FIELDS, PaneControls, build_controls
 
@@ -37,18 +38,6 @@ PAGE_CSS = """
 .pane-row { display: grid !important; grid-template-columns: repeat(auto-fit, minmax(min(320px, 100%), 1fr)); }
 .pane-row > .pane { display: grid !important; grid-row: span 3; grid-template-rows: subgrid; }
 .pane-row > .pane > * { align-self: start; }
-"""
-# In the browser: saves the whole-log CSV that the click has just written, like any download.
-SAVE_FILE_JS = """
-(file) => {
-  if (!file?.url) return;
-  const link = document.createElement("a");
-  link.href = file.url;
-  link.download = file.orig_name || "runs.csv";
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-}
 """
 
 
@@ -69,18 +58,13 @@ class PageView:
     regenerate: gr.Button
     clear: gr.Button
     both_modes: gr.Checkbox
-    table: gr.Dataframe
-    summary: gr.Dataframe
-    plot: gr.Plot
-    csv_session: gr.DownloadButton
-    csv_all: gr.DownloadButton
-    csv_all_file: gr.File
+    results: ResultsArea
 
     def settings_inputs(self) -> list:
         return [component for pane in self.panes for component in pane.controls.inputs()]
 
     def results_outputs(self) -> list:
-        return [self.table, self.summary, self.plot, self.csv_session, self.csv_all]
+        return self.results.outputs()
 
     def buttons(self) -> list:
         return [self.send, self.regenerate, self.stop]
@@ -160,19 +144,7 @@ def _layout(controller: Controller) -> PageView:
         )
         regenerate = gr.Button("Regenerate", size="sm", interactive=False, elem_id="regenerate")
         clear = gr.Button("Clear", size="sm", elem_id="clear")
-    with gr.Accordion("Results (this session)", open=True):
-        table = gr.Dataframe(label="Runs, newest first", interactive=False, elem_id="runs-table", wrap=True)
-        summary = gr.Dataframe(label="Summary per pane × mode (median / p90)", interactive=False, elem_id="summary-table")
-        plot = gr.Plot(label="Median TTFT and E2E per pane × mode", elem_id="median-plot")
-        with gr.Row():
-            csv_session = gr.DownloadButton("Download CSV (this session)", elem_id="csv-session", interactive=False)
-            # The whole log can be large: this button never holds a file. A click writes the CSV into
-            # the hidden csv_all_file, and the browser then saves it.
-            csv_all = gr.DownloadButton("Download CSV (whole log)", elem_id="csv-all", interactive=False)
-            csv_all_file = gr.File(visible=False, elem_id="csv-all-file")
-    return PageView(
-        pane_views, prompt, send, stop, regenerate, clear, both_modes, table, summary, plot, csv_session, csv_all, csv_all_file
-    )
+    return PageView(pane_views, prompt, send, stop, regenerate, clear, both_modes, build_results_area())
 
 
 def _wire_events(demo: gr.Blocks, controller: Controller, view: PageView) -> None:
@@ -218,7 +190,7 @@ def _wire_events(demo: gr.Blocks, controller: Controller, view: PageView) -> Non
 
 
 def _wire_page_events(demo: gr.Blocks, controller: Controller, view: PageView) -> None:
-    """What happens as a page opens and closes, and the whole-log download."""
+    """What happens as a page opens and closes, and the results area's events."""
     unlimited = {"concurrency_limit": None}
     headers = [p.header for p in view.panes]
     # A dict, so that one pane's single header is not taken for a list of outputs.
@@ -226,13 +198,7 @@ def _wire_page_events(demo: gr.Blocks, controller: Controller, view: PageView) -
     unset = [number for pane in view.panes for number in pane.controls.unset_numbers()]
     if unset:
         demo.load(lambda: dict.fromkeys(unset), None, unset, api_visibility="private", **unlimited)
-
-    def results(request: gr.Request):
-        return _results(controller, request)
-
-    demo.load(results, None, view.results_outputs(), api_name="results", **unlimited)
-    written = view.csv_all.click(lambda: controller.results.csv(None), None, view.csv_all_file, api_name="csv_all", **unlimited)
-    written.success(None, view.csv_all_file, None, js=SAVE_FILE_JS, api_visibility="private")
+    wire_results_area(demo, controller, view.results)
 
     def free(request: gr.Request) -> None:
         controller.sessions.free(request.session_hash)
@@ -246,7 +212,7 @@ def _attach_renderers(event, controller: Controller, view: PageView, regenerate:
     def after_pane(request: gr.Request):
         busy = controller.busy(request.session_hash)
         buttons = [gr.update(interactive=not busy), gr.update(interactive=not busy), gr.update(interactive=busy)]
-        return [*_results(controller, request, turn_finished=not busy), *buttons]
+        return [*results_update(controller, request, turn_finished=not busy), *buttons]
 
     for index, pane in enumerate(view.panes):
         limit = controller.panes[index].backend.max_concurrency
@@ -264,28 +230,9 @@ def _attach_renderers(event, controller: Controller, view: PageView, regenerate:
             render, None, [pane.chat, pane.live], api_name=f"{api_prefix}pane_{index}", show_progress="hidden", **group
         )
         rendered.then(
-            after_pane, None, [*view.results_outputs(), *view.buttons()], api_visibility="private", concurrency_limit=None
-        )
-
-
-def _results(controller: Controller, request: gr.Request, turn_finished: bool = True):
-    results = controller.results
-    runs = results.runs(request.session_hash)
-    # Any session may download the whole log once it holds a run, whoever made it.
-    whole_log = gr.update(interactive=results.store.count() > 0)
-    if runs.empty:
-        return [results.table(runs), results.summary(runs), None, gr.update(interactive=False), whole_log]
-    if not turn_finished:
-        # Other panes are still streaming: keep the tables current, but leave the plot and the
-        # CSV file (CPU-heavy, holding the GIL) for when the turn is over.
-        return [results.table(runs), results.summary(runs), gr.skip(), gr.skip(), gr.skip()]
-    return [
-        results.table(runs),
-        results.summary(runs),
-        results.plot(runs),
-        gr.update(value=results.csv(request.session_hash), interactive=True),
-        whole_log,
-    ]
+            after_pane, None, [*view.results_outputs(), *view.buttons()], api_visibility="private",
+            show_progress="hidden", concurrency_limit=None,
+        )  # fmt: skip
 
 
 def _copy_to_all(pane_count: int, *values):

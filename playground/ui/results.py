@@ -10,10 +10,18 @@ import pandas as pd
 from playground.store import RunStore
 from playground.tables import runs_frame, summary_frame, summary_view, write_runs_csv
 
-TABLE_COLUMNS = [
-    "started_at", "pane", "mode", "status", "ttft_s", "e2e_s", "output_tokens", "token_source",
-    "decode_tps", "e2e_tps", "queue_s", "error_message",
-]  # fmt: skip
+# The run table shows a few figures with their units; a click on a row shows the whole record,
+# and the CSV keeps every column.
+TABLE_HEADERS = ["pane", "mode", "status", "TTFT ms", "E2E s", "out tokens", "tok/s", "cost"]
+TABLE_DATATYPES = ["str", "str", "str", "number", "number", "str", "number", "str"]
+# The summary's headers as people read them; its values stay as tables.summary_view makes them.
+SUMMARY_HEADERS = {
+    "ttft_s_p50": "TTFT p50 s", "ttft_s_p90": "TTFT p90 s", "e2e_s_p50": "E2E p50 s", "e2e_s_p90": "E2E p90 s",
+    "decode_tps_p50": "tok/s p50", "decode_tps_p90": "tok/s p90", "output_tokens_p50": "out tokens p50",
+}  # fmt: skip
+# Each column's share of the summary's width, in its column order: every header word fits its cell
+# at a 1280 px window (a long header takes two lines, never a word cut in two).
+SUMMARY_COLUMN_WIDTHS = ["12%", "9%", "4%", "7%", "9%", "7%", "7%", "7%", "7%", "7%", "7%", "9%", "8%"]
 
 
 class Results:
@@ -27,13 +35,32 @@ class Results:
         return runs_frame(self.store.rows(session_id))
 
     def table(self, runs: pd.DataFrame) -> pd.DataFrame:
-        """Newest first, times rounded for reading; the CSV keeps full precision."""
-        view = runs.reindex(columns=TABLE_COLUMNS).iloc[::-1].reset_index(drop=True)
-        view["started_at"] = view["started_at"].str.slice(11, 23)
-        return view.round({"ttft_s": 3, "e2e_s": 3, "decode_tps": 1, "e2e_tps": 1, "queue_s": 3})
+        """Newest first, in units people read (ms, s, tok/s, $); the CSV keeps full precision."""
+        newest = runs.iloc[::-1]
+        # Token counts that rest on an estimate are marked "~", as in the summary.
+        estimated = newest["token_source"] == "estimate"
+        speed = newest["decode_tps"].fillna(newest["e2e_tps"])
+        return pd.DataFrame(
+            {
+                "pane": newest["pane"],
+                "mode": newest["mode"],
+                "status": [_status(s, e) for s, e in zip(newest["status"], newest["error_type"], strict=True)],
+                "TTFT ms": (newest["ttft_s"] * 1000).round(0),
+                "E2E s": newest["e2e_s"].round(2),
+                "out tokens": [_tokens(n, guess) for n, guess in zip(newest["output_tokens"], estimated, strict=True)],
+                "tok/s": speed.round(1),
+                "cost": newest["cost_usd"].map(_cost),
+            },
+            columns=TABLE_HEADERS,
+        ).reset_index(drop=True)
+
+    @staticmethod
+    def table_run_ids(runs: pd.DataFrame) -> list[str]:
+        """The run id of each row of `table(runs)`, in the same order."""
+        return list(runs["run_id"].iloc[::-1])
 
     def summary(self, runs: pd.DataFrame) -> pd.DataFrame:
-        return summary_view(summary_frame(runs))
+        return summary_view(summary_frame(runs)).rename(columns=SUMMARY_HEADERS)
 
     def plot(self, runs: pd.DataFrame):
         """Grouped bars of median TTFT and E2E per pane × mode (None before the first successful run)."""
@@ -59,3 +86,19 @@ class Results:
         """Write the session's runs (or the whole log for None) as CSV; return the file path."""
         name = f"runs-session-{session_id[:12]}.csv" if session_id else "runs-all.csv"
         return str(write_runs_csv(self.runs(session_id), self.export_dir / name))
+
+
+def _status(status: str, error_type: object) -> str:
+    return f"{status} · {error_type}" if status == "error" and isinstance(error_type, str) else status
+
+
+def _tokens(count: object, estimated: object) -> str:
+    if count is None or pd.isna(count):
+        return ""
+    return f"~{int(count)}" if estimated is True else str(int(count))
+
+
+def _cost(value: object) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return f"${float(value):.4g}"

@@ -9,6 +9,7 @@ from playground.backends.base import GenerationParams
 from playground.records import COLUMNS
 from playground.tables import read_runs_csv
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
+from playground.ui.results import TABLE_HEADERS
 from playground.ui.settings import COPYABLE_FIELDS, SETTING_FIELDS, setting_values
 from tests.conftest import chat_texts, history_of
 
@@ -51,7 +52,7 @@ def test_results_give_table_summary_and_session_csv_and_the_whole_log_csv_is_wri
         other = Client(app.url, verbose=False)
         _turn(other, app, "two")
         whole_log = client.predict(api_name="/csv_all")
-    assert table["headers"][:4] == ["started_at", "pane", "mode", "status"] and len(table["data"]) == 1
+    assert table["headers"] == TABLE_HEADERS and len(table["data"]) == 1
     assert summary["data"][0][:4] == ["a", "stream", 1, 0]
     assert session_csv["interactive"] is True
     frame = read_runs_csv(session_csv["value"])
