@@ -16,12 +16,16 @@ TABLE_HEADERS = ["pane", "mode", "status", "TTFT ms", "E2E s", "out tokens", "to
 TABLE_DATATYPES = ["str", "str", "str", "number", "number", "str", "number", "str"]
 # The summary's headers as people read them; its values stay as tables.summary_view makes them.
 SUMMARY_HEADERS = {
-    "ttft_s_p50": "TTFT p50 s", "ttft_s_p90": "TTFT p90 s", "e2e_s_p50": "E2E p50 s", "e2e_s_p90": "E2E p90 s",
-    "decode_tps_p50": "tok/s p50", "decode_tps_p90": "tok/s p90", "output_tokens_p50": "out tokens p50",
+    "ttft_s_p50": "TTFT p50 s", "ttft_s_p90": "TTFT p90 s", "e2e_s_p50": "E2E p50 s",
+    "e2e_s_p90": "E2E p90 s", "decode_tps_p50": "tok/s p50", "decode_tps_p90": "tok/s p90",
+    "output_tokens_p50": "out tokens p50",
 }  # fmt: skip
+# Each median's 95 % confidence interval is shown in the median's own cell, in brackets (the table's
+# label says so): one column less each.
+_MEDIANS_WITH_INTERVALS = ("ttft_s_p50", "e2e_s_p50", "decode_tps_p50")
 # Each column's share of the summary's width, in its column order: every header word fits its cell
 # at a 1280 px window (a long header takes two lines, never a word cut in two).
-SUMMARY_COLUMN_WIDTHS = ["12%", "9%", "4%", "7%", "9%", "7%", "7%", "7%", "7%", "7%", "7%", "9%", "8%"]
+SUMMARY_COLUMN_WIDTHS = ["9%", "7%", "4%", "6%", "8%", "11%", "6%", "11%", "6%", "10%", "6%", "10%", "6%"]
 
 
 class Results:
@@ -60,7 +64,11 @@ class Results:
         return list(runs["run_id"].iloc[::-1])
 
     def summary(self, runs: pd.DataFrame) -> pd.DataFrame:
-        return summary_view(summary_frame(runs)).rename(columns=SUMMARY_HEADERS)
+        view = summary_view(summary_frame(runs))
+        for median in _MEDIANS_WITH_INTERVALS:
+            interval = view.pop(f"{median}_ci95")
+            view[median] = [f"{m} ({ci})" if ci else m for m, ci in zip(view[median], interval, strict=True)]
+        return view.rename(columns=SUMMARY_HEADERS)
 
     def plot(self, runs: pd.DataFrame):
         """Grouped bars of median TTFT and E2E per pane × mode (None before the first successful run)."""

@@ -54,7 +54,7 @@ def build_results_area() -> ResultsArea:
         # Thirteen columns: at laptop widths a long header takes a second line rather than the
         # table growing wider than the page.
         summary = gr.Dataframe(
-            label="Summary per pane × mode (median / p90)", interactive=False, wrap=True,
+            label="Summary per pane × mode: median (its 95 % confidence interval), p90", interactive=False, wrap=True,
             column_widths=SUMMARY_COLUMN_WIDTHS, elem_id="summary-table",
         )  # fmt: skip
         plot = gr.Plot(label="Median TTFT and E2E per pane × mode", elem_id="median-plot")
