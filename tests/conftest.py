@@ -159,8 +159,9 @@ def serve_app(tmp_path) -> Iterator:
 
 
 def history_of(client, api_name: str) -> list[dict]:
-    """A pane renderer's final history chat (it returns the history and the then hidden live chat)."""
-    history, _live = client.predict(api_name=api_name)
+    """A pane's chat after its turn: the renderer streams the turn, then its history event writes it."""
+    client.predict(api_name=api_name)
+    history, _live = client.predict(api_name=f"{api_name}_history")
     return history
 
 

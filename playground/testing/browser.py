@@ -15,11 +15,16 @@ CHROMIUM_FLAGS = [
 # Records when each pane's text first contains `marker` (Date.now(), comparable with run instants).
 WATCH_PANES_FOR = """
 ([marker, panes]) => {
+  // When the marker shows once more than it does now: earlier turns on the page may hold it already.
   window.seenAt = {};
+  const count = (i) => {
+    const chat = document.querySelector(`#pane-${i}-chat`);
+    return chat ? chat.innerText.split(marker).length - 1 : 0;
+  };
+  const before = Array.from({length: panes}, (_, i) => count(i));
   const check = () => {
     for (let i = 0; i < panes; i++) {
-      const chat = document.querySelector(`#pane-${i}-chat`);
-      if (!(i in window.seenAt) && chat && chat.innerText.includes(marker)) window.seenAt[i] = Date.now();
+      if (!(i in window.seenAt) && count(i) > before[i]) window.seenAt[i] = Date.now();
     }
   };
   if (window.seenObserver) window.seenObserver.disconnect();

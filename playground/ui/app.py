@@ -226,10 +226,19 @@ def _attach_renderers(event, controller: Controller, view: PageView, regenerate:
         def render(request: gr.Request, index: int = index):
             yield from controller.render_pane(index, request.session_hash, rewrite_history=regenerate)
 
+        def history(request: gr.Request, index: int = index):
+            return controller.pane_history(index, request.session_hash)
+
         rendered = event.success(
             render, None, [pane.chat, pane.live], api_name=f"{api_prefix}pane_{index}", show_progress="hidden", **group
         )
-        rendered.then(
+        # The browser starts this once it has shown the render's last update: the final text is on the
+        # screen before the history chat's one re-render of the turn.
+        committed = rendered.then(
+            history, None, [pane.chat, pane.live], api_name=f"{api_prefix}pane_{index}_history",
+            show_progress="hidden", concurrency_limit=None,
+        )  # fmt: skip
+        committed.then(
             after_pane, None, [*view.results_outputs(), *view.buttons()], api_visibility="private",
             show_progress="hidden", concurrency_limit=None,
         )  # fmt: skip

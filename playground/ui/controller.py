@@ -4,7 +4,6 @@ snapshots; they never time anything and never name a backend."""
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,9 +29,6 @@ from playground.ui.settings import SETTING_FIELDS, PaneSettings, parse_settings
 # browser that falls behind delays everything on the page, Stop included).
 UPDATES_PER_SECOND = 20
 SECONDS_PER_SHOWN_CHARACTER = 2e-6
-# Between the final live update and the history update (one re-render of every earlier message,
-# hundreds of ms for a long history): long enough for the browser to paint the final text first.
-PAINT_BEFORE_HISTORY_S = 0.05
 # Turns a pane's history chat shows; earlier ones are summed up in one note (the model gets them all).
 HISTORY_TURNS_SHOWN = 20
 
@@ -192,8 +188,8 @@ class Controller:
     def render_pane(self, index: int, session_id: str, rewrite_history: bool = False) -> Iterator[tuple[Any, Any]]:
         """Follow this pane's runs in the current turn: (history chat, live chat) updates.
 
-        The turn streams into the live chat; the history chat is written once, when the turn is
-        over (and at the start of a regenerated turn, which takes the last one back).
+        The turn streams into the live chat; the history chat is written once the turn is over, by
+        `pane_history` (and at the start of a regenerated turn, which takes the last one back).
         """
         state = self.sessions.get(session_id)
         name = self.panes[index].name
@@ -207,8 +203,11 @@ class Controller:
         for shown in follow_turn(turn, name, earlier=[]):
             yield gr.skip(), live_chat(shown)
         turn.wait_done()
-        time.sleep(PAINT_BEFORE_HISTORY_S)
-        yield conversation.recent_display(HISTORY_TURNS_SHOWN), hidden_live_chat()
+
+    def pane_history(self, index: int, session_id: str) -> tuple[list[dict], dict]:
+        """The pane's history chat once its turn is over (the turn included), and the live chat hidden."""
+        conversation = self.sessions.get(session_id).conversations[self.panes[index].name]
+        return conversation.recent_display(HISTORY_TURNS_SHOWN), hidden_live_chat()
 
     def headers(self) -> list[str]:
         return [self._header(pane) for pane in self.panes]
