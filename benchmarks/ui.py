@@ -69,13 +69,15 @@ def _type_while_streaming(page) -> None:
     page.fill("#prompt textarea", "")
 
 
-def _delays_ms(page, store, before: int) -> list[float]:
+def _wait_for_runs(store, count: int) -> None:
     deadline = time.monotonic() + 60
-    while len(store.rows()) < before + PANES:
-        if time.monotonic() > deadline:
-            page.screenshot(path="/tmp/ui-stuck.png", full_page=True)
-            raise AssertionError(f"runs did not finish: {len(store.rows()) - before} of {PANES}")
+    while len(store.rows()) < count:
+        assert time.monotonic() < deadline, f"runs did not finish: {len(store.rows())} of {count} logged"
         time.sleep(0.05)
+
+
+def _delays_ms(page, store, before: int) -> list[float]:
+    _wait_for_runs(store, before + PANES)
     page.wait_for_function(f"() => Object.keys(window.seenAt).length === {PANES}", timeout=60000)
     seen = page.evaluate("() => window.seenAt")
     rows = {r["pane"]: r for r in store.rows()[before:]}
@@ -120,7 +122,11 @@ def main() -> None:
                     page.click("#clear")
                     wait_for_text(page, "#pane-0-chat", "tok", present=False)
                     _history(controller, turns)
-                    send(page, "show the history")  # unmeasured: the page now shows the history
+                    # Unmeasured: afterwards the page shows the history. Send is enabled again only
+                    # once all its runs are logged (right after the press it still is, for a moment).
+                    shown_before = len(store.rows())
+                    send(page, "show the history")
+                    _wait_for_runs(store, shown_before + PANES)
                     wait_for_enabled(page, "#send")
                     delays, input_delays, stalls = [], [], []
                     for _ in range(repeats):

@@ -15,16 +15,19 @@ CHROMIUM_FLAGS = [
 # Records when each pane's text first contains `marker` (Date.now(), comparable with run instants).
 WATCH_PANES_FOR = """
 ([marker, panes]) => {
-  // When the marker shows once more than it does now: earlier turns on the page may hold it already.
+  // When a pane first shows the marker in its current turn. A page with a live chat per pane streams
+  // the turn there, alone; otherwise the marker must show once more than it does now in the pane's
+  // chat, since earlier turns may hold it already.
   window.seenAt = {};
-  const count = (i) => {
-    const chat = document.querySelector(`#pane-${i}-chat`);
-    return chat ? chat.innerText.split(marker).length - 1 : 0;
-  };
-  const before = Array.from({length: panes}, (_, i) => count(i));
+  const text = (selector) => document.querySelector(selector)?.innerText ?? "";
+  const count = (selector) => text(selector).split(marker).length - 1;
+  const live = document.querySelector("#pane-0-history") !== null;
+  const before = Array.from({length: panes}, (_, i) => (live ? 0 : count(`#pane-${i}-chat`)));
   const check = () => {
     for (let i = 0; i < panes; i++) {
-      if (!(i in window.seenAt) && count(i) > before[i]) window.seenAt[i] = Date.now();
+      if (i in window.seenAt) continue;
+      const now = live ? count(`#pane-${i}-live`) : count(`#pane-${i}-chat`);
+      if (now > before[i]) window.seenAt[i] = Date.now();
     }
   };
   if (window.seenObserver) window.seenObserver.disconnect();

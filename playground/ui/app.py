@@ -121,10 +121,11 @@ def _layout(controller: Controller) -> PageView:
                     # under it, whose updates cost the browser the same whatever the history's length.
                     with gr.Column(elem_id=f"pane-{index}-chat", elem_classes=["pane-chat"]):
                         chat = gr.Chatbot(label=pane.name, height=420, elem_id=f"pane-{index}-history", buttons=["copy"])
+                        # A fixed height: a chat that grew with the answer would lay out the row's
+                        # history chats again on every update.
                         live = gr.Chatbot(
-                            show_label=False, height="auto", max_height=420, visible=False,
-                            elem_id=f"pane-{index}-live", buttons=["copy"],
-                        )  # fmt: skip
+                            show_label=False, height=300, visible=False, elem_id=f"pane-{index}-live", buttons=["copy"]
+                        )
                     pane_views.append(PaneView(pane_header, chat, live, build_controls(pane, index)))
     with gr.Row():
         prompt = gr.Textbox(
@@ -155,14 +156,20 @@ def _wire_events(demo: gr.Blocks, controller: Controller, view: PageView) -> Non
         # gr.Request comes first: Gradio injects it by position and cannot after *values.
         def start(request: gr.Request, prompt: str, both: bool, *values):
             controller.start_turn(prompt, both, values, request.session_hash, regenerate=regenerate)
-            return "", gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True)
+            buttons = ["", gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True)]
+            if not regenerate:
+                return buttons
+            # The turn taken back leaves the history chats here, once; the renderers never touch them.
+            histories = [controller.pane_history(i, request.session_hash)[0] for i in range(len(view.panes))]
+            return [*buttons, *histories]
 
         return start
 
     turn = {"inputs": [view.prompt, view.both_modes, *settings], "outputs": [view.prompt, view.send, view.regenerate, view.stop],
             "show_progress": "hidden", **unlimited}  # fmt: skip
     send_event = gr.on([view.send.click, view.prompt.submit], kick_off(False), api_name="send", **turn)
-    regenerate_event = view.regenerate.click(kick_off(True), api_name="regenerate", **turn)
+    regenerate_outputs = {"outputs": [*turn["outputs"], *(p.chat for p in view.panes)]}
+    regenerate_event = view.regenerate.click(kick_off(True), api_name="regenerate", **(turn | regenerate_outputs))
     _attach_renderers(send_event, controller, view, regenerate=False)
     _attach_renderers(regenerate_event, controller, view, regenerate=True)
 
@@ -224,14 +231,14 @@ def _attach_renderers(event, controller: Controller, view: PageView, regenerate:
         )
 
         def render(request: gr.Request, index: int = index):
-            yield from controller.render_pane(index, request.session_hash, rewrite_history=regenerate)
+            yield from controller.render_pane(index, request.session_hash)
 
         def history(request: gr.Request, index: int = index):
             return controller.pane_history(index, request.session_hash)
 
-        rendered = event.success(
-            render, None, [pane.chat, pane.live], api_name=f"{api_prefix}pane_{index}", show_progress="hidden", **group
-        )
+        # Only the live chat is an output while the turn streams: an event's outputs cost the page on
+        # every update, and the history chat may be long.
+        rendered = event.success(render, None, pane.live, api_name=f"{api_prefix}pane_{index}", show_progress="hidden", **group)
         # The browser starts this once it has shown the render's last update: the final text is on the
         # screen before the history chat's one re-render of the turn.
         committed = rendered.then(

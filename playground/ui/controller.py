@@ -185,23 +185,20 @@ class Controller:
 
     # ---- rendering ----------------------------------------------------------------------
 
-    def render_pane(self, index: int, session_id: str, rewrite_history: bool = False) -> Iterator[tuple[Any, Any]]:
-        """Follow this pane's runs in the current turn: (history chat, live chat) updates.
+    def render_pane(self, index: int, session_id: str) -> Iterator[Any]:
+        """Follow this pane's runs in the current turn, as updates of its live chat.
 
-        The turn streams into the live chat; the history chat is written once the turn is over, by
-        `pane_history` (and at the start of a regenerated turn, which takes the last one back).
+        The history chat is written once the turn is over, by `pane_history`.
         """
         state = self.sessions.get(session_id)
         name = self.panes[index].name
-        conversation = state.conversations[name]
         turn = state.turn
         if turn is None:
-            yield conversation.recent_display(HISTORY_TURNS_SHOWN), hidden_live_chat()
+            yield hidden_live_chat()
             return
-        shown = [user_message(turn.prompt)]
-        yield (conversation.recent_display(HISTORY_TURNS_SHOWN) if rewrite_history else gr.skip()), live_chat(shown)
-        for shown in follow_turn(turn, name, earlier=[]):
-            yield gr.skip(), live_chat(shown)
+        yield live_chat([user_message(turn.prompt)])
+        # Plain values: an update that sets visibility again makes the browser lay the chat out anew.
+        yield from follow_turn(turn, name, earlier=[])
         turn.wait_done()
 
     def pane_history(self, index: int, session_id: str) -> tuple[list[dict], dict]:
