@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 CONFIDENCE = 0.95
 SEED = 20_251_123
@@ -47,6 +46,8 @@ def median_ci(values: Sequence[float] | np.ndarray) -> tuple[float, float] | Non
     data = data[~np.isnan(data)]
     if len(data) < MIN_RUNS:
         return None
+    from scipy import stats as scipy_stats  # ~1 s to import: loaded by the first interval, not at start-up
+
     result = scipy_stats.bootstrap(
         (data,), np.median, n_resamples=N_RESAMPLES, batch=RESAMPLES_PER_BATCH, confidence_level=CONFIDENCE, method="percentile",
         rng=np.random.default_rng(SEED),
@@ -68,6 +69,8 @@ def difference_ci(a: Sequence[float], b: Sequence[float], paired: bool) -> tuple
         return None if interval is None else (float(np.median(differences)), *interval)
     if min(len(a_values), len(b_values)) < MIN_RUNS:
         return None
+    from scipy import stats as scipy_stats
+
     result = scipy_stats.bootstrap(
         (a_values, b_values), _difference_of_medians, n_resamples=N_RESAMPLES, batch=RESAMPLES_PER_BATCH,
         confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(SEED),
