@@ -21,6 +21,7 @@ from playground.store import RunStore
 from playground.ui.arena import build_arena_tab
 from playground.ui.controller import Controller, PaneDirectory
 from playground.ui.look_closer import build_look_closer_tab
+from playground.ui.progress import add_progress_sink, route_progress
 from playground.ui.results import Results
 from playground.ui.results_area import ResultsArea, build_results_area, results_update, wire_results_area
 from playground.ui.session import SessionRegistry
@@ -91,6 +92,7 @@ def build_controller(config: PlaygroundConfig, store: RunStore, context: Backend
 def build_page(controller: Controller, tabs: Sequence[tuple[str, TabBuilder]] = PAGE_TABS) -> gr.Blocks:
     """The Gradio page over a controller; it holds no state of its own."""
     with gr.Blocks(title="LLM playground", fill_width=True, analytics_enabled=analytics_enabled()) as demo:
+        sink = add_progress_sink()
         gr.Markdown("## LLM playground — one prompt, every pane, measured alike")
         with gr.Tabs(elem_id="page-tabs"):
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
@@ -100,6 +102,7 @@ def build_page(controller: Controller, tabs: Sequence[tuple[str, TabBuilder]] = 
                 tab_id = title.lower().replace(" ", "-")
                 with gr.Tab(title, id=tab_id, elem_id=f"tab-{tab_id}"):
                     build_tab(demo, controller)
+        route_progress(demo, sink)
     return demo
 
 

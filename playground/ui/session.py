@@ -91,6 +91,11 @@ class Turn:
     def step_count(self) -> int:
         return len(self._steps)
 
+    @property
+    def pane_count(self) -> int:
+        """Panes that stream side by side in each step (they share the page's updates)."""
+        return len(self._steps[0]) if self._steps else 0
+
     def start(self) -> None:
         threading.Thread(target=self._drive, name=f"turn-{self.turn_id[:8]}", daemon=True).start()
 

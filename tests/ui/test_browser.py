@@ -23,6 +23,8 @@ from tests.ui.conftest import ARTIFACTS, screenshot
 pytestmark = pytest.mark.browser
 
 
+# Press of Stop → every pane's run logged as cancelled.
+EXPECTED_STOP_S = 0.3
 _record_figure = FigureFile(ARTIFACTS / "figures.json").record
 _open, _send = open_page, send
 
@@ -115,7 +117,8 @@ def test_stop_cancels_every_pane_and_logs_cancelled_runs(serve_app, page, tiny_m
     assert all(r["partial"] for r in rows)
     local = next(r for r in rows if r["pane"] == "local")
     assert local["output_tokens"] < 200000
-    assert stop_latency < 3.0
+    # Measured 0.23–0.42 s with both cores busy with other work: ten times the expected value.
+    assert stop_latency < 10 * EXPECTED_STOP_S
     _record_figure("stop_to_all_cancelled_s", round(stop_latency, 3))
 
 

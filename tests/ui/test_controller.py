@@ -7,7 +7,7 @@ import pytest
 from playground.config import parse_config
 from playground.errors import InputError
 from playground.panes import BackendContext, build_panes
-from playground.ui.controller import PaneDirectory
+from playground.ui.controller import PAGE_UPDATES_PER_SECOND, PaneDirectory, update_interval
 
 
 def _directory(max_variants: int = 32) -> PaneDirectory:
@@ -50,3 +50,11 @@ def test_concurrent_sessions_asking_for_one_model_share_one_pane():
     for thread in threads:
         thread.join(timeout=30)
     assert len(panes) == 16 and len({id(p) for p in panes}) == 1
+
+
+@pytest.mark.parametrize("panes", [1, 2, 3, 6])
+def test_the_panes_of_a_turn_share_the_pages_update_rate(panes):
+    per_pane = 1 / update_interval(0, panes)
+    assert per_pane * panes == pytest.approx(PAGE_UPDATES_PER_SECOND)
+    # A long answer is updated less often still.
+    assert update_interval(100_000, panes) > update_interval(0, panes)
