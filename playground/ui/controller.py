@@ -32,8 +32,12 @@ from playground.ui.settings import SETTING_FIELDS, PaneSettings, parse_settings
 # updated less often.
 PAGE_UPDATES_PER_SECOND = 20
 SECONDS_PER_SHOWN_CHARACTER = 2e-6
-# Turns a pane's history chat shows; earlier ones are summed up in one note (the model gets them all).
+# Turns a pane's history chat shows, and characters of text beyond its last turn; earlier turns are
+# summed up in one note (the model gets them all). Writing the chat re-renders all it shows: with
+# three panes of 20 turns of 16,000-character answers the browser was busy for seconds at the end of
+# each turn, and a turn sent right after waited for it.
 HISTORY_TURNS_SHOWN = 20
+HISTORY_CHARACTERS_SHOWN = 40_000
 
 
 def refusal(message: str) -> gr.Error:
@@ -211,7 +215,7 @@ class Controller:
     def pane_history(self, index: int, session_id: str) -> tuple[list[dict], dict]:
         """The pane's history chat once its turn is over (the turn included), and the live chat hidden."""
         conversation = self.sessions.get(session_id).conversations[self.panes[index].name]
-        return conversation.recent_display(HISTORY_TURNS_SHOWN), hidden_live_chat()
+        return conversation.recent_display(HISTORY_TURNS_SHOWN, HISTORY_CHARACTERS_SHOWN), hidden_live_chat()
 
     def headers(self) -> list[str]:
         return [self._header(pane) for pane in self.panes]

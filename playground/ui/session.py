@@ -37,22 +37,31 @@ class Conversation:
             # A turn without an answer is shown, but not sent back to the model.
             self.history += [Message("user", prompt), Message("assistant", answer)]
 
-    def recent_display(self, max_turns: int) -> list[dict]:
-        """What the chat shows: the last `max_turns` turns, after a note on how many are left out.
+    def recent_display(self, max_turns: int, max_characters: int | None = None) -> list[dict]:
+        """What the chat shows: the last turns, after a note on how many are left out.
 
-        The browser re-renders every message of a chat on each update of it, so the cost of a long
-        conversation is bounded here; the model is still sent the whole history.
+        The browser re-renders every message of a chat each time the chat is written (once per
+        turn), so its cost is bounded here: at most `max_turns` turns and, beyond the last turn,
+        `max_characters` of text. The model is still sent the whole history.
         """
-        hidden = len(self._turn_starts) - max_turns
+        starts = [display_start for _, display_start in self._turn_starts]
+        shown_turns, characters = 0, 0
+        for turn in reversed(range(len(starts))):
+            end = starts[turn + 1] if turn + 1 < len(starts) else len(self.display)
+            characters += sum(len(str(message.get("content", ""))) for message in self.display[starts[turn] : end])
+            too_long = max_characters is not None and characters > max_characters and shown_turns > 0
+            if shown_turns == max_turns or too_long:
+                break
+            shown_turns += 1
+        hidden = len(starts) - shown_turns
         if hidden <= 0:
             return [dict(message) for message in self.display]
-        first_shown = self._turn_starts[hidden][1]
         note = {
             "role": "assistant",
             "content": f"⋯ {hidden} earlier turn{'s' if hidden > 1 else ''} not shown here: the model still "
             "receives them, and every run is in the run log (CSV).",
         }
-        return [note, *(dict(message) for message in self.display[first_shown:])]
+        return [note, *(dict(message) for message in self.display[starts[hidden] :])]
 
     def drop_last_turn(self) -> None:
         """Forget the last turn (for Regenerate)."""

@@ -39,3 +39,17 @@ def test_the_chat_shows_the_last_turns_after_a_note_and_the_model_gets_them_all(
     assert [m["content"] for m in recent[1:]] == ["q3", "a3", "q4", "a4"]
     assert conversation.recent_display(5) == conversation.display
     assert len(conversation.history) == 10
+
+
+def test_long_answers_leave_fewer_turns_in_the_chat_but_the_last_one_always():
+    conversation = Conversation()
+    for turn in range(4):
+        answer = f"a{turn}" + "x" * 998
+        shown = [{"role": "user", "content": f"q{turn}"}, {"role": "assistant", "content": answer}]
+        conversation.commit(f"q{turn}", answer, shown)
+    recent = conversation.recent_display(20, max_characters=2_100)
+    assert recent[0]["content"].startswith("⋯ 2 earlier turns not shown here")
+    assert [m["content"][:2] for m in recent[1:]] == ["q2", "a2", "q3", "a3"]
+    only_last = conversation.recent_display(20, max_characters=10)
+    assert [m["content"][:2] for m in only_last[1:]] == ["q3", "a3"]
+    assert conversation.recent_display(20, max_characters=10_000) == conversation.display
