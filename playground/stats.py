@@ -21,7 +21,7 @@ median difference. That assumes the spread stays as observed; it is a planning f
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,11 +46,16 @@ def median_ci(values: Sequence[float] | np.ndarray) -> tuple[float, float] | Non
     data = data[~np.isnan(data)]
     if len(data) < MIN_RUNS:
         return None
+    return _bootstrap_interval((data,), np.median)
+
+
+def _bootstrap_interval(samples: tuple[np.ndarray, ...], statistic: Callable[..., np.ndarray]) -> tuple[float, float]:
+    """The percentile bootstrap interval of `statistic` over `samples` (seeded: the same data, the same interval)."""
     from scipy import stats as scipy_stats  # ~1 s to import: loaded by the first interval, not at start-up
 
     result = scipy_stats.bootstrap(
-        (data,), np.median, n_resamples=N_RESAMPLES, batch=RESAMPLES_PER_BATCH, confidence_level=CONFIDENCE, method="percentile",
-        rng=np.random.default_rng(SEED),
+        samples, statistic, n_resamples=N_RESAMPLES, batch=RESAMPLES_PER_BATCH, confidence_level=CONFIDENCE,
+        method="percentile", rng=np.random.default_rng(SEED),
     )  # fmt: skip
     interval = result.confidence_interval
     return float(interval.low), float(interval.high)
@@ -69,14 +74,8 @@ def difference_ci(a: Sequence[float], b: Sequence[float], paired: bool) -> tuple
         return None if interval is None else (float(np.median(differences)), *interval)
     if min(len(a_values), len(b_values)) < MIN_RUNS:
         return None
-    from scipy import stats as scipy_stats
-
-    result = scipy_stats.bootstrap(
-        (a_values, b_values), _difference_of_medians, n_resamples=N_RESAMPLES, batch=RESAMPLES_PER_BATCH,
-        confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(SEED),
-    )  # fmt: skip
-    low, high = result.confidence_interval
-    return float(_difference_of_medians(a_values, b_values)), float(low), float(high)
+    low, high = _bootstrap_interval((a_values, b_values), _difference_of_medians)
+    return float(_difference_of_medians(a_values, b_values)), low, high
 
 
 def verdict(metric: str, low: float, high: float) -> str:

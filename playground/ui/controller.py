@@ -32,8 +32,8 @@ from playground.ui.settings import SETTING_FIELDS, PaneSettings, parse_settings
 # updated less often.
 PAGE_UPDATES_PER_SECOND = 20
 SECONDS_PER_SHOWN_CHARACTER = 2e-6
-# Turns a pane's history chat shows, and characters of text beyond its last turn; earlier turns are
-# summed up in one note (the model gets them all). Writing the chat re-renders all it shows: with
+# Turns a pane's history chat shows, and the characters of text they may hold (its last turn is
+# always shown); earlier turns are summed up in one note (the model gets them all). Writing the chat re-renders all it shows: with
 # three panes of 20 turns of 16,000-character answers the browser was busy for seconds at the end of
 # each turn, and a turn sent right after waited for it.
 HISTORY_TURNS_SHOWN = 20

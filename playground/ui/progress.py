@@ -41,12 +41,3 @@ def route_progress(demo: gr.Blocks, sink: gr.Component) -> None:
         small = [block for block in wanted if not isinstance(block, LARGE_VALUED)]
         function.show_progress_on = small or [sink]
 
-
-def large_progress_targets(demo: gr.Blocks) -> list[str]:
-    """Events whose progress lands on a large-valued component (for checks): `api_name: component`."""
-    found = []
-    for function in demo.fns.values():
-        for block in function.show_progress_on or function.outputs:
-            if isinstance(block, LARGE_VALUED):
-                found.append(f"{function.api_name or function.name}: {type(block).__name__}")
-    return found

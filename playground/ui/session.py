@@ -41,20 +41,19 @@ class Conversation:
         """What the chat shows: the last turns, after a note on how many are left out.
 
         The browser re-renders every message of a chat each time the chat is written (once per
-        turn), so its cost is bounded here: at most `max_turns` turns and, beyond the last turn,
-        `max_characters` of text. The model is still sent the whole history.
+        turn), so its cost is bounded here: at most `max_turns` turns holding at most
+        `max_characters` of text, the last turn always shown. The model is still sent the whole history.
         """
         starts = [display_start for _, display_start in self._turn_starts]
-        shown_turns, characters = 0, 0
-        for turn in reversed(range(len(starts))):
-            end = starts[turn + 1] if turn + 1 < len(starts) else len(self.display)
-            characters += sum(len(str(message.get("content", ""))) for message in self.display[starts[turn] : end])
-            too_long = max_characters is not None and characters > max_characters and shown_turns > 0
-            if shown_turns == max_turns or too_long:
+        shown, characters = 0, 0
+        for start, end in reversed(list(zip(starts, [*starts[1:], len(self.display)], strict=True))):
+            characters += sum(len(str(message.get("content", ""))) for message in self.display[start:end])
+            over_budget = max_characters is not None and characters > max_characters
+            if shown == max_turns or (shown and over_budget):
                 break
-            shown_turns += 1
-        hidden = len(starts) - shown_turns
-        if hidden <= 0:
+            shown += 1
+        hidden = len(starts) - shown
+        if hidden == 0:
             return [dict(message) for message in self.display]
         note = {
             "role": "assistant",

@@ -5,7 +5,17 @@ import gradio as gr
 from playground.config import parse_config
 from playground.store import RunStore
 from playground.ui.app import build_app
-from playground.ui.progress import add_progress_sink, large_progress_targets, route_progress
+from playground.ui.progress import LARGE_VALUED, add_progress_sink, route_progress
+
+
+def large_progress_targets(demo: gr.Blocks) -> list[str]:
+    """Events whose progress lands on a large-valued component, as `api_name: component`."""
+    return [
+        f"{function.api_name}: {type(block).__name__}"
+        for function in demo.fns.values()
+        for block in function.show_progress_on or function.outputs
+        if isinstance(block, LARGE_VALUED)
+    ]
 
 
 def test_no_event_of_the_page_shows_progress_on_a_large_component(tmp_path):
