@@ -91,7 +91,11 @@ def build_controller(config: PlaygroundConfig, store: RunStore, context: Backend
 
 def build_page(controller: Controller, tabs: Sequence[tuple[str, TabBuilder]] = PAGE_TABS) -> gr.Blocks:
     """The Gradio page over a controller; it holds no state of its own."""
-    with gr.Blocks(title="LLM playground", fill_width=True, analytics_enabled=analytics_enabled()) as demo:
+    # Gradio keeps a copy of every file the page offers (a session's CSV, once per turn): copies older
+    # than a day are deleted, checked daily, and all of them when the server stops.
+    with gr.Blocks(
+        title="LLM playground", fill_width=True, analytics_enabled=analytics_enabled(), delete_cache=(86_400, 86_400)
+    ) as demo:
         sink = add_progress_sink()
         gr.Markdown("## LLM playground — one prompt, every pane, measured alike")
         with gr.Tabs(elem_id="page-tabs"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import string
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +70,7 @@ def build_arena_tab(demo: gr.Blocks, controller: Controller) -> None:
     arena = Arena(controller.panes, controller.runner, controller.results.store)
     leaderboard = Leaderboard(controller.results.store)
     view = _layout(arena)
-    _wire(demo, arena, leaderboard, view, Path(tempfile.mkdtemp(prefix="playground-arena-")))
+    _wire(demo, arena, leaderboard, view, controller.results.export_dir)
 
 
 def _layout(arena: Arena) -> ArenaView:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +35,12 @@ class Results:
 
     def __init__(self, store: RunStore, export_dir: Path | None = None) -> None:
         self.store = store
-        self.export_dir = export_dir or Path(tempfile.mkdtemp(prefix="playground-csv-"))
+        if export_dir is None:
+            # The page's CSV files (Gradio serves copies from its own cache): the folder goes with
+            # this object, at the latest when the process exits, so no run of the page leaves one behind.
+            export_dir = Path(tempfile.mkdtemp(prefix="playground-csv-"))
+            weakref.finalize(self, shutil.rmtree, export_dir, ignore_errors=True)
+        self.export_dir = export_dir
 
     def runs(self, session_id: str | None) -> pd.DataFrame:
         return runs_frame(self.store.rows(session_id))

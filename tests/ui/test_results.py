@@ -1,5 +1,8 @@
 """The page's results area, read from the run log."""
 
+import gc
+from pathlib import Path
+
 from playground.store import RunStore
 from playground.tables import read_runs_csv
 from playground.ui.results import SUMMARY_COLUMN_WIDTHS, SUMMARY_HEADERS, TABLE_HEADERS, Results
@@ -44,3 +47,14 @@ def test_the_run_table_shows_a_few_figures_in_units_and_the_summary_short_header
     assert set(SUMMARY_HEADERS.values()) <= set(summary.columns) and len(SUMMARY_COLUMN_WIDTHS) == len(summary.columns)
     # The CSV keeps every column at full precision.
     assert read_runs_csv(results.csv(None))["ttft_s"].dropna().tolist() == [0.1234]
+
+
+def test_the_page_leaves_no_csv_folder_behind(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    store.add(record_with())
+    results = Results(store)
+    written = Path(results.csv("s"))
+    assert written.is_file() and written.parent == results.export_dir
+    del results
+    gc.collect()
+    assert not written.parent.exists()
