@@ -54,6 +54,10 @@ class RunHandle:
         self.metered = metered
         self._changed = threading.Condition()
         self._version = 0
+        # The final record as soon as the run has ended (readers show it), and once it is in the run
+        # log (`wait` returns it). Writing a long conversation's run takes the store 10–200 ms: the
+        # final text does not wait for the disk.
+        self._final: RunRecord | None = None
         self._record: RunRecord | None = None
         self._claimed = False
         self._waiting = 0
@@ -76,15 +80,27 @@ class RunHandle:
             claimed, self._claimed = self._claimed, True
             return not claimed
 
+    def _settle(self, record: RunRecord, keep: Callable[[RunRecord, Sequence[float], ChatRequest], None]) -> None:
+        """Show the final record to readers, write it to the run log, then let `wait` return it."""
+        self._show(record)
+        keep(record, self.metered.chunk_offsets_s, self.job.request)
+        self._finish(record)
+
+    def _show(self, record: RunRecord) -> None:
+        with self._changed:
+            self._final = record
+            self._version += 1
+            self._changed.notify_all()
+
     def _finish(self, record: RunRecord) -> None:
         with self._changed:
-            self._record = record
+            self._final = self._record = record
             self._version += 1
             self._changed.notify_all()
 
     def snapshot(self) -> Snapshot:
         with self._changed:
-            record = self._record
+            record = self._final
         if record is not None:
             return Snapshot(record.response_text, record.reasoning_text, record)
         return Snapshot(self.metered.text, self.metered.reasoning, notice=self.metered.notice)
@@ -99,12 +115,12 @@ class RunHandle:
             with self._changed:
                 self._waiting += 1
                 try:
-                    while self._version == seen and self._record is None:
+                    while self._version == seen and self._final is None:
                         self._changed.wait()
                 finally:
                     self._waiting -= 1
                 seen = self._version
-                finished = self._record is not None
+                finished = self._final is not None
             snapshot = self.snapshot()
             yield snapshot
             if finished:
@@ -112,7 +128,7 @@ class RunHandle:
             interval = min_interval_s(snapshot) if callable(min_interval_s) else min_interval_s
             # Throttle, but wake at once when the run ends so the final text is never held back.
             with self._changed:
-                self._changed.wait_for(lambda: self._record is not None, timeout=interval)
+                self._changed.wait_for(lambda: self._final is not None, timeout=interval)
 
     def wait(self, timeout: float | None = None) -> RunRecord | None:
         with self._changed:
@@ -142,9 +158,7 @@ class Batch:
                 # Ended, or building its own record (bounded by the token counter's timeouts): keep that one.
                 continue
             if handle._claim():
-                record = handle.metered.cancelled_record()
-                self._keep(record, handle.metered.chunk_offsets_s, handle.job.request)
-                handle._finish(record)
+                handle._settle(handle.metered.cancelled_record(), self._keep)
 
     def wait(self, timeout: float | None = None) -> list[RunRecord]:
         records = [handle.wait(timeout) for handle in self.handles]
@@ -197,8 +211,7 @@ class FanOutRunner:
         record = metered.record
         assert record is not None
         if handle._claim():
-            self._keep(record, metered.chunk_offsets_s, handle.job.request)
-            handle._finish(record)
+            handle._settle(record, self._keep)
 
     def _keep(self, record: RunRecord, chunk_offsets_s: Sequence[float] = (), request: ChatRequest | None = None) -> None:
         if self.store is not None:

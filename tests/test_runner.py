@@ -1,5 +1,6 @@
 """The fan-out runner: panes run concurrently, failures stay in their pane, Stop cancels."""
 
+import threading
 import time
 
 from playground.runner import FanOutRunner, PaneJob
@@ -114,3 +115,28 @@ def test_stop_pressed_while_a_finished_run_counts_its_tokens_keeps_the_run_ok():
     batch.cancel(grace_s=0.1)
     (record,) = batch.wait(timeout=30)
     assert (record.status, record.response_text, record.output_tokens) == ("ok", "the whole answer", 3)
+
+
+class _SlowLog:
+    """A run log whose writes wait until the test lets them through."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.rows = []
+
+    def add(self, record, chunk_offsets_s=(), request=None) -> None:
+        assert self.release.wait(30), "the test never released the write"
+        self.rows.append(record)
+
+
+def test_the_final_text_is_shown_before_the_run_log_write_ends_and_wait_returns_only_once_written(make_pane):
+    log = _SlowLog()
+    with OpenAIServer({"quick": Script(tokens=("a ", "b"))}) as server:
+        pane = make_pane(name="quick", backend="openai", model="quick", base_url=server.url + "/v1")
+        batch = FanOutRunner(log).start([PaneJob(pane, pane.build_request("hi"))])
+        handle = batch.handles[0]
+        final = [snapshot for snapshot in handle.snapshots(0)][-1]
+        assert final.done and final.text == "a b" and final.record.status == "ok"
+        assert handle.wait(timeout=0.2) is None and log.rows == []
+        log.release.set()
+        assert handle.wait(timeout=30) is final.record and log.rows == [final.record]

@@ -62,6 +62,9 @@ class ServedRun:
     def _follow(self) -> None:
         try:
             for snapshot in self.handle.snapshots(min_interval_s=0):
+                if snapshot.done:
+                    # An answer ends once its run is in the run log: a client may read the log at once.
+                    self.handle.wait()
                 self._publish(snapshot)
         finally:
             # The slot is held until the run has really ended: until then the model is still busy.
