@@ -223,10 +223,12 @@ def _wire_page_events(demo: gr.Blocks, controller: Controller, view: PageView) -
 def _attach_renderers(event, controller: Controller, view: PageView, regenerate: bool) -> None:
     api_prefix = "regenerate_" if regenerate else ""
 
-    def after_pane(request: gr.Request):
-        busy = controller.busy(request.session_hash)
-        buttons = [gr.update(interactive=not busy), gr.update(interactive=not busy), gr.update(interactive=busy)]
-        return [*results_update(controller, request, turn_finished=not busy), *buttons]
+    def after_pane(request: gr.Request) -> list:
+        # Once every pane's history chat is written, one of these writes the plot and CSV and frees
+        # the buttons; a turn sent before would race the history chats still being written.
+        turn_end = controller.claim_turn_end(request.session_hash)
+        buttons = [gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False)]
+        return [*results_update(controller, request, turn_finished=turn_end), *(buttons if turn_end else [gr.skip()] * 3)]
 
     for index, pane in enumerate(view.panes):
         limit = controller.panes[index].backend.max_concurrency

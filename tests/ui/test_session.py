@@ -1,5 +1,8 @@
+from types import SimpleNamespace
+
 from playground.backends.base import Message
-from playground.ui.session import Conversation, SessionRegistry, step_modes
+from playground.ui import session
+from playground.ui.session import Conversation, SessionRegistry, SessionState, Turn, step_modes
 
 
 def test_sessions_are_created_on_demand_and_freed_on_unload():
@@ -53,3 +56,36 @@ def test_long_answers_leave_fewer_turns_in_the_chat_but_the_last_one_always():
     only_last = conversation.recent_display(20, max_characters=10)
     assert [m["content"][:2] for m in only_last[1:]] == ["q3", "a3"]
     assert conversation.recent_display(20, max_characters=10_000) == conversation.display
+
+
+class _InstantRunner:
+    """Runs nothing: every step's batch has ended at once."""
+
+    def start(self, jobs, batch_id=None):
+        return SimpleNamespace(wait=lambda: [], by_pane=lambda: {}, cancel=lambda: None)
+
+
+def _turn(*pane_names: str) -> Turn:
+    jobs = [SimpleNamespace(pane=SimpleNamespace(name=name)) for name in pane_names]
+    turn = Turn("hi", [jobs], _InstantRunner(), on_done=lambda records: None)
+    turn.start()
+    assert turn.wait_done(10)
+    return turn
+
+
+def test_a_session_takes_a_new_turn_only_once_the_page_shows_every_panes_end():
+    turn = _turn("a", "b")
+    state = SessionState("s", {}, turn=turn)
+    assert not state.running() and state.busy()
+    turn.show_end("a")
+    assert state.busy() and turn.claim_end() is False
+    turn.show_end("b")
+    assert not state.busy()
+    assert [turn.claim_end() for _ in range(3)] == [True, False, False]  # one caller finishes the turn
+
+
+def test_a_turn_whose_end_never_reaches_the_page_frees_the_session_after_the_grace(monkeypatch):
+    monkeypatch.setattr(session, "END_SHOWN_GRACE_S", -1.0)
+    turn = _turn("a", "b")
+    state = SessionState("s", {}, turn=turn)
+    assert not state.busy() and turn.claim_end() is True
