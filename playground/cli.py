@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +24,9 @@ from playground.store import RunStore, resolve_store_location
 from playground.tables import runs_frame, summary_frame, summary_view, write_runs_csv
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from playground.sweep import Sweep
     from playground.testing.tiny_model import TinyModelSpec
 
 CONFIGS_DIR = Path("configs")
@@ -31,6 +37,8 @@ PAGE_DEFAULTS: dict[str, Any] = {"host": "127.0.0.1", "port": 7860, "share": Fal
 SHARED_DEFAULTS: dict[str, Any] = {"config": None, "store": None}
 # `serve` listens too: it takes --host and --port of its own (its default port is the API's, 8000).
 SERVE_DEFAULTS: dict[str, Any] = {"host": "127.0.0.1", "port": 8000, "api_key_env": None, "max_queue": 8}
+# What a printed table shows where it has no value (a level without a successful run has no latency).
+EMPTY_CELL = "–"
 
 
 def bundled_configs() -> Path:
@@ -201,32 +209,38 @@ def _read_prompts(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(prompts)
 
 
-def _selected(config: PlaygroundConfig, names: list[str] | None) -> PlaygroundConfig:
+def _selected(config: PlaygroundConfig, names: list[str] | None, option: str = "--panes") -> PlaygroundConfig:
+    """Only the panes `names`; `option` is how the user gave them, for the message when one is unknown."""
     if not names:
         return config
     known = {p.name for p in config.panes}
     missing = [n for n in names if n not in known]
     if missing:
         raise PlaygroundError(
-            f"--panes: no pane named {', '.join(missing)} in {config.source}; panes: {', '.join(sorted(known))}"
+            f"{option}: no pane named {', '.join(missing)} in {config.source}; panes: {', '.join(sorted(known))}"
         )
     return config.model_copy(update={"panes": [p for p in config.panes if p.name in names]})
 
 
 def command_compare(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     if args.repeat < 1:
         raise PlaygroundError("--repeat must be at least 1.")
     config = _selected(load_config(args.config), args.panes)
     prompts = _read_prompts(args)
-    store = RunStore(resolve_store_location(args.store, config.store))
-    panes = build_panes(config)
-    tune_interpreter()
-    FanOutRunner.prepare(panes)  # models loaded before the heap is frozen, so they are frozen too
-    freeze_startup_heap()
-    if args.until_clear:
-        return _compare_until_clear(args, panes, prompts, store)
+    # Closed at the end: SQLite then folds its write-ahead log into the file and removes the -wal and -shm files.
+    with RunStore(resolve_store_location(args.store, config.store)) as store:
+        panes = build_panes(config)
+        tune_interpreter()
+        FanOutRunner.prepare(panes)  # models loaded before the heap is frozen, so they are frozen too
+        freeze_startup_heap()
+        if args.until_clear:
+            return _compare_until_clear(args, panes, prompts, store)
+        return _compare_once(args, panes, prompts, store)
+
+
+def _compare_once(args: argparse.Namespace, panes: list, prompts: tuple[str, ...], store: RunStore) -> int:
+    from tqdm import tqdm
+
     plan = ComparePlan(prompts=prompts, modes=args.modes, repeat=args.repeat)
     progress = tqdm(total=plan.run_count(len(panes)), unit="run", file=sys.stderr, disable=None)
     runner = FanOutRunner(store, on_record=lambda record: progress.update(1))
@@ -261,20 +275,29 @@ def _compare_until_clear(
     print()
     if result.comparisons:
         print(comparisons_view(result.comparisons).to_string(index=False))
-    for name in result.failed_panes:
-        print(f"{name}: no successful run, nothing to compare")
+    for name, reason in result.failed_panes.items():
+        print(f"{name}: {reason}, nothing to compare")
+    repeats = _counted(result.repeats, "repeat")
+    if not result.comparisons:
+        answered = any(r.status == "ok" for r in result.records)
+        print(f"nothing to compare after {repeats}: no pane answered{' in both modes' if answered else ''}")
+        return 1
     capped = f"not every difference is clear (cap: --max-repeat {args.max_repeat})"
-    outcome = "every difference is clear" if result.resolved else capped
-    print(f"after {result.repeats} repeats: {outcome}")
-    return 0 if any(r.status == "ok" for r in result.records) else 1
+    print(f"after {repeats}: {'every difference is clear' if result.resolved else capped}")
+    return 0
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def command_replay(args: argparse.Namespace) -> int:
     from playground.replay import replay, replay_view
 
     config = load_config(args.config)
-    store = RunStore(resolve_store_location(args.store, config.store))
-    pairs = replay(store, FanOutRunner(store), build_panes(config), args.batch_id, args.panes, args.repeat)
+    # A batch to replay can only be in a log that exists: a mistyped path must not leave an empty log behind.
+    with RunStore.existing(resolve_store_location(args.store, config.store)) as store:
+        pairs = replay(store, FanOutRunner(store), build_panes(config), args.batch_id, args.panes, args.repeat)
     print(replay_view(pairs).to_string(index=False))
     for pair in pairs:
         if pair.new.status != "ok":
@@ -284,46 +307,87 @@ def command_replay(args: argparse.Namespace) -> int:
 
 
 def command_sweep(args: argparse.Namespace) -> int:
-    from playground.sweep import Sweep, SweepPlan, parse_levels, sweep_plot, sweep_table
+    from playground.sweep import Sweep, SweepPlan, parse_levels
 
-    config = _selected(load_config(args.config), [args.pane])
+    config = _selected(load_config(args.config), [args.pane], option="--pane")
     plan = SweepPlan(parse_levels(args.concurrency), args.requests, args.prompt, args.mode, args.level_timeout)
-    store = RunStore(resolve_store_location(args.store, config.store))
-    records: list[RunRecord] = []
-
-    def level_done(level: int, level_records: list[RunRecord]) -> None:
-        records.extend(level_records)
-        print(f"concurrency {level}: {len(level_records)} runs", file=sys.stderr)
-
-    stopped = False
-    try:
-        Sweep(build_panes(config)[0], FanOutRunner(store), plan).run(level_done)
-    except KeyboardInterrupt:
-        stopped = True
-    frame = runs_frame(r.as_row() for r in records)
-    table = sweep_table(frame)
-    print(table.to_string(index=False))
-    if args.plot is not None and not table.empty:
-        sweep_plot(table).savefig(args.plot, dpi=110)
-        print(f"plot written to {args.plot}")
-    if args.csv is not None:
-        print(f"CSV written to {write_runs_csv(frame, args.csv)}")
-    print(f"{len(records)} runs logged to {store.location}")
-    if stopped:
+    with RunStore(resolve_store_location(args.store, config.store)) as store:
+        progress = _SweepProgress(Sweep(build_panes(config)[0], FanOutRunner(store), plan))
+        interrupted = False
+        try:
+            progress.sweep.run(progress.level_done)
+        except KeyboardInterrupt:
+            interrupted = True
+        _report_sweep(progress.records, store.location, args.plot, args.csv)
+    if interrupted:
         print("stopped: the levels that ended are above; runs in flight were logged as cancelled.", file=sys.stderr)
         return 130
-    return 0 if any(r.status == "ok" for r in records) else 1
+    return 0 if any(r.status == "ok" for r in progress.records) else 1
+
+
+@dataclass
+class _SweepProgress:
+    sweep: Sweep
+    records: list[RunRecord] = field(default_factory=list)
+    levels_done: int = 0
+
+    def level_done(self, level: int, level_records: list[RunRecord]) -> None:
+        """Keep the level's runs; stop the sweep when they all failed in a way higher levels would only repeat."""
+        from playground.sweep import failed_for_good
+
+        self.records += level_records
+        self.levels_done += 1
+        print(f"concurrency {level}: {len(level_records)} runs", file=sys.stderr)
+        left = ", ".join(str(later) for later in self.sweep.plan.levels[self.levels_done :])
+        if left and failed_for_good(level_records):
+            self.sweep.stop()
+            print(
+                f"stopped after concurrency {level}: every run failed with an error more requests cannot fix "
+                f"(reasons below); not run: concurrency {left}.",
+                file=sys.stderr,
+            )
+
+
+def _report_sweep(records: list[RunRecord], store_location: str, plot_path: Path | None, csv_path: Path | None) -> None:
+    from playground.sweep import sweep_plot, sweep_table
+
+    frame = runs_frame(r.as_row() for r in records)
+    table = sweep_table(frame)
+    print(_table_text(table))
+    _print_failures(records)
+    if plot_path is not None:
+        figure = sweep_plot(table)
+        if figure is None:
+            print(f"no plot: no run succeeded, so there is nothing to draw ({plot_path} not written).")
+        else:
+            figure.savefig(plot_path, dpi=110)
+            print(f"plot written to {plot_path}")
+    if csv_path is not None:
+        print(f"CSV written to {write_runs_csv(frame, csv_path)}")
+    print(f"{len(records)} runs logged to {store_location}")
+
+
+def _table_text(table: pd.DataFrame) -> str:
+    import pandas as pd
+
+    # A column with no value at all holds None (an object column): made numeric, its cells print as EMPTY_CELL too.
+    return table.apply(pd.to_numeric).to_string(index=False, na_rep=EMPTY_CELL)
 
 
 def _report(records: list[RunRecord], store_location: str, csv_path: Path | None) -> None:
     frame = runs_frame(r.as_row() for r in records)
     print(summary_view(summary_frame(frame)).to_string(index=False))
-    failures = {(r.pane, r.error_message) for r in records if r.status != "ok"}
-    for pane, message in sorted(failures, key=lambda item: item[0]):
-        print(f"{pane}: {message}")
+    _print_failures(records)
     print(f"{len(records)} runs logged to {store_location}")
     if csv_path is not None:
         print(f"CSV written to {write_runs_csv(frame, csv_path)}")
+
+
+def _print_failures(records: Sequence[RunRecord]) -> None:
+    """Why runs failed: each pane's distinct error messages, once each, with how many runs ended so."""
+    failures = Counter((r.pane, r.error_message) for r in records if r.status != "ok")
+    for (pane, message), count in sorted(failures.items(), key=lambda item: item[0][0]):
+        print(f"{pane} ({_counted(count, 'run')}): {message}")
 
 
 def command_ui(args: argparse.Namespace) -> int:

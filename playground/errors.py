@@ -141,6 +141,13 @@ class ModelLoadError(BackendError):
     error_type = "model_load"
 
 
+# Failures that more requests, or more at once, cannot fix: the same one would end every run that follows.
+LASTING_ERROR_TYPES = frozenset(
+    error.error_type
+    for error in (BackendUnreachable, MissingApiKey, AuthenticationFailed, ModelNotFound, EndpointNotFound, ModelLoadError)
+)
+
+
 def parse_retry_after(headers: Mapping[str, str] | None, now: dt.datetime | None = None) -> float | None:
     """Seconds the server asks to wait, from `retry-after-ms`, or `retry-after` in seconds or as an HTTP date.
 

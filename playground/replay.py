@@ -45,7 +45,7 @@ def logged_batch(store: RunStore, batch_id: str) -> list[LoggedRun]:
     rows = sorted((row for row in store.rows() if row["batch_id"] == batch_id), key=lambda r: (r["pane"], r["started_at"]))
     if not rows:
         raise InputError(
-            f"no batch {batch_id!r} in the run log {store.path}; the page's Look closer tab lists the recent batches."
+            f"no batch {batch_id!r} in the run log {store.location}; the page's Look closer tab lists the recent batches."
         )
     requests = store.requests([row["run_id"] for row in rows])
     logged = []

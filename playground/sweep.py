@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from playground.backends.base import Mode
-from playground.errors import InputError
+from playground.errors import LASTING_ERROR_TYPES, InputError
 from playground.panes import Pane
 from playground.records import RunRecord
 from playground.runner import Batch, FanOutRunner, PaneJob
@@ -171,6 +171,14 @@ def parse_levels(text: str) -> tuple[int, ...]:
     return levels
 
 
+def failed_for_good(level_records: Sequence[RunRecord]) -> bool:
+    """Every run of the level failed, each with an error that more requests cannot fix (unreachable, bad key, no such model).
+
+    Higher levels would then only repeat the same failure, retries included: a sweep can stop here.
+    """
+    return bool(level_records) and all(r.status == "error" and r.error_type in LASTING_ERROR_TYPES for r in level_records)
+
+
 def sweep_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per concurrency level: latency percentiles of the ok runs, error rate and aggregate output tokens/s.
 
@@ -216,8 +224,11 @@ def _span_s(group: pd.DataFrame) -> float | None:
 
 
 def sweep_plot(table: pd.DataFrame):
-    """Latency percentiles and aggregate throughput against concurrency (None for an empty table)."""
-    if table.empty:
+    """Latency percentiles and aggregate throughput against concurrency.
+
+    None when no level has a successful run: there would be nothing to draw.
+    """
+    if table.empty or not table["ok"].any():
         return None
     import matplotlib
 
@@ -228,14 +239,17 @@ def sweep_plot(table: pd.DataFrame):
     curves = (("ttft_p50_s", "TTFT p50"), ("ttft_p95_s", "TTFT p95"), ("e2e_p50_s", "E2E p50"), ("e2e_p95_s", "E2E p95"))
     for column, label in curves:
         latency.plot(table["concurrency"], table[column].astype(float), marker="o", label=label)
-    latency.set_xscale("log", base=2)
-    latency.set_xlabel("requests in flight")
     latency.set_ylabel("seconds")
     latency.legend(fontsize="small")
     throughput.plot(table["concurrency"], table["output_tok_per_s"].astype(float), marker="o", color="tab:green")
-    throughput.set_xscale("log", base=2)
-    throughput.set_xlabel("requests in flight")
     throughput.set_ylabel("output tokens/s (all requests)")
+    levels = [int(level) for level in table["concurrency"]]
+    for axes in (latency, throughput):
+        axes.set_xscale("log", base=2)
+        # A tick at every level swept: the axis spans them all, a level without a successful run (no point) too.
+        axes.set_xticks(levels, [str(level) for level in levels])
+        axes.minorticks_off()
+        axes.set_xlabel("requests in flight")
     figure.tight_layout()
     plt.close(figure)
     return figure

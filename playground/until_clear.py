@@ -2,8 +2,8 @@
 
 One repeat (both modes, every prompt, in alternating order) at a time; after each, every pane's
 stream and non-stream runs of this invocation are compared pair by pair (playground.stats) on TTFT
-and E2E (or the metrics asked for). It stops when every pane with successful runs has a clear
-verdict on each, or at the cap.
+and E2E (or the metrics asked for). It stops when every pane with successful runs in both modes has a
+clear verdict on each, when no pane has them (nothing to compare), or at the cap.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class UntilClearResult:
     records: list[RunRecord]
     repeats: int
     comparisons: list[Comparison]
-    failed_panes: list[str]  # panes without one successful run: nothing to compare
+    failed_panes: dict[str, str]  # pane → why it has nothing to compare (no successful run in a mode)
 
     @property
     def resolved(self) -> bool:
@@ -36,13 +36,16 @@ class UntilClearResult:
 
 def mode_comparisons(
     records: Sequence[RunRecord], pane_names: Sequence[str], metrics: Sequence[str] = DECIDING_METRICS
-) -> tuple[list[Comparison], list[str]]:
-    """Stream (A) against non-stream (B) per pane and metric; and the panes that never succeeded."""
+) -> tuple[list[Comparison], dict[str, str]]:
+    """Stream (A) against non-stream (B) per pane and metric; and why the other panes have nothing to compare."""
     runs = runs_frame(r.as_row() for r in records)
-    comparisons, failed = [], []
+    comparisons: list[Comparison] = []
+    failed: dict[str, str] = {}
     for name in pane_names:
-        if not ((runs["pane"] == name) & (runs["status"] == "ok")).any():
-            failed.append(name)
+        answered = set(runs.loc[(runs["pane"] == name) & (runs["status"] == "ok"), "mode"])
+        missing = [mode for mode in MODES if mode not in answered]
+        if missing:
+            failed[name] = "no successful run" if len(missing) == len(MODES) else f"no successful {missing[0]} run"
             continue
         for metric in metrics:
             comparisons.append(compare_sides(runs, Side(name, "stream"), Side(name, "non-stream"), metric))
@@ -61,7 +64,7 @@ def run_until_clear(
     names = [pane.name for pane in panes]
     records: list[RunRecord] = []
     comparisons: list[Comparison] = []
-    failed: list[str] = []
+    failed: dict[str, str] = {}
     repeats = 0
     while repeats < max_repeat:
         records += run_compare(panes, runner, ComparePlan(prompts, modes=MODES, repeat=1, first_repeat=repeats))

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from playground.cli import bundled_configs, default_config, main, parse_args
+from playground.config import load_config
 from playground.store import RunStore
 from playground.tables import read_runs_csv
 from playground.testing.loopback import OllamaServer, Script
@@ -61,7 +62,7 @@ def test_compare_writes_csv_store_and_summary(tmp_path, tiny_model_dir):
     lines = result.stdout.splitlines()
     assert lines[0].split()[:4] == ["pane", "mode", "n", "errors"]
     assert any(line.split()[:4] == ["local", "stream", "4", "0"] for line in lines)
-    assert "deepseek: DEEPSEEK_API_KEY is not set" in result.stdout
+    assert "deepseek (8 runs): DEEPSEEK_API_KEY is not set" in result.stdout
     frame = read_runs_csv(tmp_path / "runs.csv")
     assert len(frame) == 2 * 2 * 2 * 3  # prompts × modes × repeats × panes
     assert len(RunStore(tmp_path / "runs.sqlite").rows()) == len(frame)
@@ -87,6 +88,18 @@ def test_compare_logs_to_the_store_url_from_the_environment_unless_store_names_a
     assert [row["pane"] for row in RunStore(postgres_url).rows()] == ["o"]
     assert to_option.returncode == 0, to_option.stderr
     assert RunStore(option_log).count() == 1 and RunStore(postgres_url).count() == 1
+
+
+def test_compare_closes_the_run_log_so_no_wal_file_is_left_beside_it(tmp_path):
+    log = tmp_path / "runs.sqlite"
+    config = tmp_path / "config.yaml"
+    with OllamaServer({"m": Script(gap_s=0.001)}) as ollama:
+        panes = [{"name": "o", "backend": "ollama", "model": "m", "host": ollama.url}]
+        config.write_text(yaml.safe_dump({"store": str(log), "panes": panes}), encoding="utf-8")
+        assert main(["compare", "--config", str(config), "--prompt", "hi"]) == 0
+    # SQLite folds the write-ahead log into the file and removes it when its last connection closes.
+    assert log.is_file() and not Path(f"{log}-wal").exists() and not Path(f"{log}-shm").exists()
+    assert RunStore(log).count() == 1
 
 
 @pytest.mark.slow  # two subprocesses
@@ -204,3 +217,16 @@ def test_every_readme_command_is_in_a_form_that_runs_and_parses():
         # The forms that work: the installed console script, or the checkout's environment.
         assert words[0] == "llm-playground" or words[:3] == [".venv/bin/python", "-m", "playground"], words
         parse_args(words[1 if words[0] == "llm-playground" else 3 :])
+
+
+def test_every_pane_a_readme_command_names_is_in_its_config():
+    repo = Path(__file__).resolve().parents[1]
+    checked = 0
+    for words in _readme_commands():
+        args = parse_args(words[1 if words[0] == "llm-playground" else 3 :])
+        named = [args.pane] if getattr(args, "pane", None) else getattr(args, "panes", None) or []
+        if named:
+            panes = {pane.name for pane in load_config(repo / args.config).panes}
+            assert set(named) <= panes, f"{shlex.join(words)}: {args.config} has panes {sorted(panes)}"
+            checked += 1
+    assert checked >= 3

@@ -1,22 +1,24 @@
 """The command line's replay, sweep and compare --until-clear, in process against loopback servers."""
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from playground.cli import main
 from playground.store import RunStore
-from playground.testing.loopback import OpenAIServer, Script
+from playground.testing.loopback import OpenAIServer, Script, free_port
 
 # Stream: first token after 10 ms; non-stream: the whole answer after 10 ms + 19 × 5 ms.
 PACED = Script(first_token_delay_s=0.01, gap_s=0.005)
 
 
-def _config(tmp_path, url: str, panes: tuple[str, ...] = ("first", "second")) -> str:
-    pane = {"backend": "openai", "model": "m", "base_url": url + "/v1", "params": {"seed": 3}}
+def _config(tmp_path, url: str, panes: tuple[str, ...] = ("first", "second"), **options: object) -> str:
+    pane = {"backend": "openai", "model": "m", "base_url": url + "/v1", "params": {"seed": 3}, **options}
     config = {"store": str(tmp_path / "runs.sqlite"), "panes": [{"name": name, **pane} for name in panes]}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -42,9 +44,17 @@ def test_replay_resends_a_logged_batch_and_prints_old_beside_new(tmp_path, capsy
 
 def test_replay_of_an_unknown_batch_says_so_in_one_line(tmp_path, capsys):
     config = _config(tmp_path, "http://127.0.0.1:9")
+    RunStore(tmp_path / "runs.sqlite").close()
     assert main(["replay", "nope", "--config", config]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: no batch 'nope'") and "Traceback" not in err
+
+
+def test_replay_without_a_run_log_says_so_as_leaderboard_does_and_creates_none(tmp_path, capsys):
+    config = _config(tmp_path, "http://127.0.0.1:9")
+    assert main(["replay", "nope", "--config", config]) == 2
+    assert capsys.readouterr().err == f"error: no run log at {tmp_path / 'runs.sqlite'}: name one with --store FILE.\n"
+    assert list(tmp_path.iterdir()) == [tmp_path / "config.yaml"]
 
 
 @pytest.mark.slow  # seconds of real requests
@@ -67,7 +77,26 @@ def test_sweep_refuses_bad_levels_and_unknown_panes_clearly(tmp_path, capsys):
     assert main(["sweep", "--config", config, "--pane", "second", "--concurrency", "1,x"]) == 2
     assert "whole numbers" in capsys.readouterr().err
     assert main(["sweep", "--config", config, "--pane", "ghost"]) == 2
-    assert "no pane named ghost" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("error: --pane: no pane named ghost in ")
+
+
+def test_a_sweep_that_cannot_reach_its_server_stops_after_one_level_and_says_why(tmp_path, capsys):
+    config = _config(tmp_path, f"http://127.0.0.1:{free_port()}", max_retries=0)
+    plot = tmp_path / "sweep.png"
+    argv = ["sweep", "--config", config, "--pane", "first", "--concurrency", "1,2,4", "--requests", "3", "--plot", str(plot)]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "stopped after concurrency 1: every run failed with an error more requests cannot fix" in captured.err
+    assert "not run: concurrency 2, 4." in captured.err
+    header, level, *rest = captured.out.splitlines()
+    assert level.split()[:6] == ["1", "3", "0", "3", "0", "1.0"] and set(level.split()[6:]) == {"–"}
+    assert "None" not in captured.out
+    assert re.match(r"first \(3 runs\): cannot reach 127\.0\.0\.1:\d+", rest[0])
+    assert rest[1] == f"no plot: no run succeeded, so there is nothing to draw ({plot} not written)."
+    assert not plot.exists()
+    log = tmp_path / "runs.sqlite"
+    assert not Path(f"{log}-wal").exists()  # the sweep closed its run log
+    assert [r["load_level"] for r in RunStore(log).rows()] == [1, 1, 1]
 
 
 @pytest.mark.slow  # seconds of real requests
@@ -94,6 +123,16 @@ def test_until_clear_stops_at_the_cap_and_says_what_is_unclear(tmp_path, capsys)
     assert "no clear difference" in out and "at least 3 runs a side" in out
     assert main(["compare", "--config", config, "--prompt", "hi", "--until-clear", "--modes", "stream"]) == 2
     assert "--until-clear compares stream with non-stream" in capsys.readouterr().err
+
+
+def test_until_clear_with_no_pane_answering_says_there_is_nothing_to_compare(tmp_path, capsys):
+    config = _config(tmp_path, f"http://127.0.0.1:{free_port()}", max_retries=0)
+    assert main(["compare", "--config", config, "--prompt", "hi", "--until-clear", "--max-repeat", "30"]) == 1
+    out = capsys.readouterr().out
+    assert "first: no successful run, nothing to compare" in out
+    assert out.rstrip().endswith("nothing to compare after 1 repeat: no pane answered")
+    assert "every difference is clear" not in out
+    assert len(RunStore(tmp_path / "runs.sqlite").rows()) == 2 * 2  # one repeat: two panes, both modes
 
 
 @pytest.mark.slow  # a subprocess

@@ -53,6 +53,22 @@ def test_notebook_summarises_and_plots_an_exported_csv(tmp_path, monkeypatch):
     assert "local" in summary_html and "non-stream" in summary_html
 
 
+def test_a_csv_without_a_successful_run_is_summarised_and_not_plotted(tmp_path, monkeypatch):
+    # What `compare --csv` writes on a machine where no backend answers.
+    failed = [
+        record_with(run_id=f"{mode}{i}", pane="local", mode=mode, status="error", error_type="unreachable",
+                    error_message="cannot reach 127.0.0.1:8000", ttft_s=None, e2e_s=None, decode_tps=None)
+        for mode in ("stream", "non-stream")
+        for i in range(2)
+    ]  # fmt: skip
+    csv_path = write_runs_csv(runs_frame(r.as_row() for r in failed), tmp_path / "runs.csv")
+    monkeypatch.setenv("PLAYGROUND_RUNS_CSV", str(csv_path))
+    monkeypatch.setenv("PLAYGROUND_FIGURE", str(tmp_path / "figure.png"))
+    printed = _printed(_execute(NOTEBOOK.parent))
+    assert "4 runs from" in printed and f"no successful run in {csv_path}: nothing to plot" in printed
+    assert not (tmp_path / "figure.png").exists()
+
+
 def test_without_the_variable_it_finds_runs_csv_one_folder_up_where_compare_wrote_it(tmp_path, monkeypatch):
     # A checkout-like layout outside the repository: runs.csv at the root, the notebook opened from notebooks/.
     csv_path = _write_runs(tmp_path / "runs.csv")

@@ -235,6 +235,19 @@ def test_text_with_a_nul_character_is_kept(location):
     assert kept == "before\x00after" or not isinstance(location, Path)
 
 
+def test_a_log_to_read_must_exist_and_closing_a_log_removes_its_wal_file(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    with pytest.raises(StoreError, match=re.escape(f"no run log at {path}: name one with --store FILE.")):
+        RunStore.existing(path)
+    assert not path.exists()
+    with RunStore(path) as store:
+        store.add(record_with(run_id="a"))
+        assert Path(f"{path}-wal").exists()
+    assert not Path(f"{path}-wal").exists() and not Path(f"{path}-shm").exists()
+    with RunStore.existing(path) as store:
+        assert store.count() == 1
+
+
 def test_an_unreachable_server_is_a_clear_error_without_the_password():
     url = f"postgresql+psycopg://ada:s3cret-pw@127.0.0.1:{free_port()}/runs"
     with pytest.raises(StoreError) as raised:

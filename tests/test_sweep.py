@@ -7,9 +7,10 @@ import pytest
 from playground.errors import InputError
 from playground.runner import FanOutRunner
 from playground.store import RunStore
-from playground.sweep import Sweep, SweepPlan, parse_levels, sweep_plot, sweep_table
+from playground.sweep import Sweep, SweepPlan, failed_for_good, parse_levels, sweep_plot, sweep_table
 from playground.tables import runs_frame
 from playground.testing.loopback import OpenAIServer, Script
+from tests.fakes import record_with
 from tests.support import wait_until
 
 SLOTS = 2
@@ -79,3 +80,24 @@ def test_plans_and_levels_are_checked_with_clear_messages():
         SweepPlan(levels=(0, 2), requests=4, prompt="hi")
     with pytest.raises(InputError, match="requests per level"):
         SweepPlan(levels=(1,), requests=0, prompt="hi")
+
+
+def test_a_level_has_failed_for_good_only_when_every_run_failed_in_a_way_more_requests_cannot_fix():
+    unreachable = record_with(status="error", error_type="unreachable")
+    assert failed_for_good([unreachable, record_with(status="error", error_type="missing_key")])
+    assert not failed_for_good([unreachable, record_with()])  # one run answered
+    assert not failed_for_good([unreachable, record_with(status="error", error_type="rate_limit")])  # load may be the cause
+    assert not failed_for_good([record_with(status="cancelled", error_message="stopped by the user")])
+    assert not failed_for_good([])
+
+
+def _level(level: int, status: str) -> list:
+    failed = {"error_type": "timeout", "ttft_s": None, "e2e_s": None} if status == "error" else {}
+    return [record_with(run_id=f"{level}-{i}", load_level=level, status=status, **failed) for i in range(3)]
+
+
+def test_the_plot_spans_every_level_swept_and_is_not_drawn_without_a_successful_run():
+    table = sweep_table(runs_frame(r.as_row() for r in _level(1, "ok") + _level(2, "ok") + _level(16, "error")))
+    figure = sweep_plot(table)
+    assert all(axes.get_xlim()[1] >= 16 for axes in figure.axes)  # the level where every run failed is on the axis
+    assert sweep_plot(sweep_table(runs_frame(r.as_row() for r in _level(1, "error") + _level(2, "error")))) is None

@@ -51,6 +51,13 @@ class ApiSettings:
     max_queue: int = DEFAULT_MAX_QUEUE
 
 
+def pane_health(pane: Pane) -> tuple[dict[str, str], int]:
+    """/health's body and status: 200 when the pane looks ready, else 503 with the reason it cannot run now."""
+    problem = pane.backend.check()
+    body = {"status": "ok" if problem is None else "unavailable", "pane": pane.name, "model": pane.backend.model}
+    return (body, 200) if problem is None else (body | {"reason": problem}, 503)
+
+
 def build_api(pane: Pane, runner: FanOutRunner, settings: ApiSettings | None = None) -> FastAPI:
     """An OpenAI-compatible app serving `pane`; every request is a run of `runner` with session `api`.
 
@@ -66,9 +73,8 @@ def build_api(pane: Pane, runner: FanOutRunner, settings: ApiSettings | None = N
 
     @app.get("/health")
     async def health() -> JSONResponse:
-        problem = pane.backend.check()
-        body = {"status": "ok" if problem is None else "unavailable", "pane": pane.name, "model": pane.backend.model}
-        return JSONResponse(body if problem is None else body | {"reason": problem}, status_code=200 if problem is None else 503)
+        body, status = pane_health(pane)
+        return JSONResponse(body, status_code=status)
 
     @app.get("/v1/models", dependencies=[authorized])
     async def models() -> ModelList:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from playground.api.app import DEFAULT_MAX_QUEUE, ApiSettings, build_api
+from playground.api.app import DEFAULT_MAX_QUEUE, ApiSettings, build_api, pane_health
 from playground.config import PlaygroundConfig, load_config
 from playground.errors import InputError
 from playground.interpreter import freeze_startup_heap
@@ -63,23 +63,32 @@ def serve_api(options: ServeApiOptions) -> int:
     config = load_config(options.config)
     pane = served_pane(config, options.pane)
     settings = ApiSettings(api_key=api_key_from(options.api_key_env), max_queue=options.max_queue)
-    store = RunStore(resolve_store_location(options.store, config.store))
-    runner = FanOutRunner(store)
-    described = f"{pane.name!r} ({pane.config.backend} {pane.backend.model})"
-    print(f"Preparing pane {described}; run log: {store.location}", file=sys.stderr)
-    runner.prepare([pane])
-    app = build_api(pane, runner, settings)
-    freeze_startup_heap()
-    auth = f"bearer key from {options.api_key_env}" if options.api_key_env else "no key"
-    print(f"Serving {pane.name!r} at http://{options.host}:{options.port}/v1 ({auth}); Ctrl-C stops.", file=sys.stderr)
-    # uvicorn's access log names method, path and status only, never the Authorization header.
-    uvicorn.run(app, host=options.host, port=options.port, log_level="info", timeout_graceful_shutdown=5)
-    # Requests cut by the shutdown were stopped; their runs are logged (as cancelled) before the process ends.
-    if app.state.admission.wait_idle(RUNS_END_TIMEOUT_S):
-        print("Server stopped; every run is in the run log.", file=sys.stderr)
-    else:
-        print("Server stopped; a run still in flight could not be logged.", file=sys.stderr)
+    with RunStore(resolve_store_location(options.store, config.store)) as store:
+        runner = FanOutRunner(store)
+        described = f"{pane.name!r} ({pane.config.backend} {pane.backend.model})"
+        print(f"Preparing pane {described}; run log: {store.location}", file=sys.stderr)
+        runner.prepare([pane])
+        _warn_if_not_ready(pane)
+        app = build_api(pane, runner, settings)
+        freeze_startup_heap()
+        auth = f"bearer key from {options.api_key_env}" if options.api_key_env else "no key"
+        print(f"Serving {pane.name!r} at http://{options.host}:{options.port}/v1 ({auth}); Ctrl-C stops.", file=sys.stderr)
+        # uvicorn's access log names method, path and status only, never the Authorization header.
+        uvicorn.run(app, host=options.host, port=options.port, log_level="info", timeout_graceful_shutdown=5)
+        # Requests cut by the shutdown were stopped; their runs are logged (as cancelled) before the process ends.
+        if app.state.admission.wait_idle(RUNS_END_TIMEOUT_S):
+            print("Server stopped; every run is in the run log.", file=sys.stderr)
+        else:
+            print("Server stopped; a run still in flight could not be logged.", file=sys.stderr)
     return 0
+
+
+def _warn_if_not_ready(pane: Pane) -> None:
+    # Served all the same: the problem may pass (a server started, weights copied in) and /health tells clients meanwhile.
+    body, _status = pane_health(pane)
+    if "reason" in body:
+        warning = f"warning: pane {pane.name!r} is not ready: {body['reason']}; serving anyway, /health answers 503 until it is."
+        print(warning, file=sys.stderr)
 
 
 class ApiServer:

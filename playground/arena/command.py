@@ -12,7 +12,7 @@ from playground.arena.leaderboard import Leaderboard, leaderboard_view
 from playground.arena.plot import save_quality_plot
 from playground.config import load_config
 from playground.errors import PlaygroundError
-from playground.store import RunStore, default_store_path
+from playground.store import RunStore, resolve_store_location
 
 NO_VOTES = "No votes yet: vote in the page's Arena tab (llm-playground, then the Arena tab)."
 
@@ -26,20 +26,21 @@ def add_leaderboard_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def store_path(args: argparse.Namespace) -> Path:
-    if args.store is not None:
-        return Path(args.store)
-    config = load_config(args.config)
-    return Path(config.store) if config.store else default_store_path()
+def store_location(args: argparse.Namespace) -> str | Path:
+    """The run log as every command finds it; the config is read only when --store does not name one."""
+    config_store = None if args.store is not None else load_config(args.config).store
+    return resolve_store_location(args.store, config_store)
 
 
 def command_leaderboard(args: argparse.Namespace) -> int:
     if args.bootstrap < 0:
         raise PlaygroundError("--bootstrap must be 0 or more.")
-    path = store_path(args)
-    if not path.exists():
-        raise PlaygroundError(f"no run log at {path}: name one with --store FILE.")
-    leaderboard = Leaderboard(RunStore(path), rounds=args.bootstrap)
+    with RunStore.existing(store_location(args)) as store:
+        _print_leaderboard(Leaderboard(store, rounds=args.bootstrap), args)
+    return 0
+
+
+def _print_leaderboard(leaderboard: Leaderboard, args: argparse.Namespace) -> None:
     frame = leaderboard.frame()
     if frame.empty:
         print(NO_VOTES)
@@ -47,7 +48,8 @@ def command_leaderboard(args: argparse.Namespace) -> int:
         votes = int(len(leaderboard.store.votes()))
         with pd.option_context("display.width", 250, "display.max_columns", None):
             print(leaderboard_view(frame).to_string(index=False))
-        print(f"{votes} votes in {path}; ratings: Bradley–Terry on the Elo scale (mean 1000), 95% bootstrap intervals.")
+        ratings = "Bradley–Terry on the Elo scale (mean 1000), 95% bootstrap intervals"
+        print(f"{votes} votes in {leaderboard.store.location}; ratings: {ratings}.")
     if args.csv is not None:
         print(f"Votes CSV written to {leaderboard.write_votes_csv(args.csv)}")
     if args.table_csv is not None:
@@ -55,4 +57,3 @@ def command_leaderboard(args: argparse.Namespace) -> int:
     if args.plot is not None:
         saved = save_quality_plot(frame, args.plot)
         print(f"Plot saved to {saved}" if saved else "No plot: no voted model has a timing yet.")
-    return 0

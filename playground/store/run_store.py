@@ -81,6 +81,20 @@ class RunStore:
             self._engine.dispose()
             raise StoreError(f"Cannot open the run log {self.location}: {_reason(exc)}") from None
 
+    @classmethod
+    def existing(cls, location: str | Path) -> RunStore:
+        """The run log at `location`, to read: an SQLite file that is not there is refused, not created empty."""
+        path = parse_store_location(location).path
+        if path is not None and not path.exists():
+            raise StoreError(f"no run log at {path}: name one with --store FILE.")
+        return cls(location)
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Connection]:
         with self._write_lock, self._engine.connect() as connection:
@@ -160,6 +174,7 @@ class RunStore:
             return int(connection.execute(select(func.count()).select_from(RUNS)).scalar_one())
 
     def close(self) -> None:
+        # With its last connection closed cleanly, SQLite checkpoints the WAL and removes the -wal and -shm files.
         self._engine.dispose()
 
 

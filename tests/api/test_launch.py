@@ -53,6 +53,22 @@ def test_an_unknown_pane_or_an_unset_key_variable_is_one_clear_line(tiny_model_d
         serve_api(ServeApiOptions(config=config, pane="local", max_queue=-1))
 
 
+def test_serve_warns_at_start_up_that_its_pane_is_not_ready_and_serves_all_the_same(tmp_path, capsys, monkeypatch):
+    import uvicorn
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(app))
+    monkeypatch.delenv("PLAYGROUND_TEST_UNSET_KEY", raising=False)
+    pane = {"name": "remote", "backend": "openai", "model": "m", "base_url": f"http://127.0.0.1:{free_port()}/v1",
+            "api_key_env": "PLAYGROUND_TEST_UNSET_KEY"}  # fmt: skip
+    config = tmp_path / "serve.yaml"
+    config.write_text(yaml.safe_dump({"store": str(tmp_path / "runs.sqlite"), "panes": [pane]}))
+    assert serve_api(ServeApiOptions(config=config, pane="remote")) == 0
+    warning = "warning: pane 'remote' is not ready: PLAYGROUND_TEST_UNSET_KEY is not set; serving anyway, /health answers 503"
+    assert warning in capsys.readouterr().err
+    assert len(served) == 1
+
+
 @pytest.mark.slow
 def test_the_serve_command_serves_with_a_key_logs_every_run_as_api_and_never_prints_the_key(tiny_model_dir, tmp_path):
     key = "sk-test-serve-key-0123456789"
