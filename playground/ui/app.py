@@ -223,10 +223,10 @@ def _wire_page_events(demo: gr.Blocks, controller: Controller, view: PageView) -
 def _attach_renderers(event, controller: Controller, view: PageView, regenerate: bool) -> None:
     api_prefix = "regenerate_" if regenerate else ""
 
-    def after_pane(request: gr.Request) -> list:
-        # Once every pane's history chat is written, one of these writes the plot and CSV and frees
-        # the buttons; a turn sent before would race the history chats still being written.
-        turn_end = controller.claim_turn_end(request.session_hash)
+    def after_pane(request: gr.Request, index: int) -> list:
+        # Runs after the pane's history event, whether it succeeded or not. The last pane's writes
+        # the plot and CSV and frees the buttons: a turn sent before would race the history chats.
+        turn_end = controller.show_pane_end(index, request.session_hash)
         buttons = [gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False)]
         return [*results_update(controller, request, turn_finished=turn_end), *(buttons if turn_end else [gr.skip()] * 3)]
 
@@ -245,6 +245,9 @@ def _attach_renderers(event, controller: Controller, view: PageView, regenerate:
         def history(request: gr.Request, index: int = index):
             return controller.pane_history(index, request.session_hash)
 
+        def pane_end(request: gr.Request, index: int = index):
+            return after_pane(request, index)
+
         # Only the live chat is an output while the turn streams: an event's outputs cost the page on
         # every update, and the history chat may be long.
         rendered = event.success(render, None, pane.live, api_name=f"{api_prefix}pane_{index}", show_progress="hidden", **group)
@@ -255,7 +258,7 @@ def _attach_renderers(event, controller: Controller, view: PageView, regenerate:
             show_progress="hidden", concurrency_limit=None,
         )  # fmt: skip
         committed.then(
-            after_pane, None, [*view.results_outputs(), *view.buttons()], api_visibility="private",
+            pane_end, None, [*view.results_outputs(), *view.buttons()], api_visibility="private",
             show_progress="hidden", concurrency_limit=None,
         )  # fmt: skip
 

@@ -131,10 +131,8 @@ class Controller:
         """Validate and start one turn; raises a `refusal` with a message for the user."""
         state = self.sessions.get(session_id)
         with state.lock:
-            if state.running():
-                raise refusal("A run is still in flight: wait for it or press Stop.")
             if state.busy():
-                raise refusal("The last answers are still being written to the page: send again in a moment.")
+                raise refusal("A run is still in flight: wait for it or press Stop.")
             if regenerate:
                 if not state.last_prompt:
                     raise refusal("Nothing to regenerate yet: send a prompt first.")
@@ -217,20 +215,15 @@ class Controller:
     def pane_history(self, index: int, session_id: str) -> tuple[list[dict], dict]:
         """The pane's history chat once its turn is over (the turn included), and the live chat hidden."""
         state = self.sessions.get(session_id)
-        name = self.panes[index].name
-        if state.running():
-            # A turn started meanwhile (only once the grace for the last one's end had passed) owns the live chat.
-            live = gr.skip()
-        else:
-            live = hidden_live_chat()
-            if state.turn is not None:
-                state.turn.show_end(name)
-        return state.conversations[name].recent_display(HISTORY_TURNS_SHOWN, HISTORY_CHARACTERS_SHOWN), live
+        # A turn sent meanwhile (Enter in the prompt box) owns the live chat.
+        live = gr.skip() if state.busy() else hidden_live_chat()
+        conversation = state.conversations[self.panes[index].name]
+        return conversation.recent_display(HISTORY_TURNS_SHOWN, HISTORY_CHARACTERS_SHOWN), live
 
-    def claim_turn_end(self, session_id: str) -> bool:
-        """True once per turn, when every pane's end is written: the caller finishes the turn on the page."""
+    def show_pane_end(self, index: int, session_id: str) -> bool:
+        """Note that the page has written this pane's end of the turn; True for the call that completes the turn's end."""
         turn = self.sessions.get(session_id).turn
-        return turn is None or turn.claim_end()
+        return turn is None or turn.show_end(self.panes[index].name)
 
     def headers(self) -> list[str]:
         return [self._header(pane) for pane in self.panes]

@@ -8,7 +8,6 @@ Pane renderers wait on the turn for their run handles; they never measure anythi
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,10 +15,6 @@ from dataclasses import dataclass, field
 from playground.backends.base import MODES, Message, Mode, alternated
 from playground.records import RunRecord
 from playground.runner import Batch, FanOutRunner, PaneJob, RunHandle
-
-# A turn's end is on the page once every pane's end-of-turn event has run. Should one never come (a
-# dropped connection), the session takes new turns anyway this long after the runs ended.
-END_SHOWN_GRACE_S = 10.0
 
 
 @dataclass
@@ -99,7 +94,6 @@ class Turn:
         self._changed = threading.Condition()
         self._cancelled = False
         self._done = False
-        self._done_at = 0.0  # time.monotonic() when the runs ended, for END_SHOWN_GRACE_S only
         self._ends_shown: set[str] = set()
         self._end_claimed = False
 
@@ -131,7 +125,7 @@ class Turn:
             # Conversations are committed here, not by the page, so nothing depends on a browser tab.
             self._on_done(records)
             with self._changed:
-                self._done, self._done_at = True, time.monotonic()
+                self._done = True
                 self._changed.notify_all()
 
     def handle(self, step: int, pane_name: str) -> RunHandle | None:
@@ -158,28 +152,17 @@ class Turn:
         with self._changed:
             return self._done
 
-    def show_end(self, pane_name: str) -> None:
-        """Note that this pane's end of the turn (its history chat) has been written to the page."""
+    def show_end(self, pane_name: str) -> bool:
+        """Note that the page has written this pane's end of the turn (its history chat).
+
+        True for the one call that completes the turn's end: that caller finishes the turn on the page.
+        """
         with self._changed:
             self._ends_shown.add(pane_name)
-
-    def settled(self) -> bool:
-        """The runs have ended and every pane's end is written (or the grace for that has passed)."""
-        with self._changed:
-            return self._settled()
-
-    def claim_end(self) -> bool:
-        """True for the first caller once the turn is settled: that one finishes the turn on the page."""
-        with self._changed:
-            claimed = self._settled() and not self._end_claimed
+            complete = self._done and len(self._ends_shown) >= self.pane_count
+            claimed = complete and not self._end_claimed
             self._end_claimed |= claimed
             return claimed
-
-    def _settled(self) -> bool:
-        return self._done and (self._all_ends_shown() or time.monotonic() - self._done_at > END_SHOWN_GRACE_S)
-
-    def _all_ends_shown(self) -> bool:
-        return len(self._ends_shown) >= self.pane_count
 
 
 @dataclass
@@ -192,10 +175,6 @@ class SessionState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def busy(self) -> bool:
-        """A turn is running, or its end is not on the page yet: a new turn would race its last writes."""
-        return self.turn is not None and not self.turn.settled()
-
-    def running(self) -> bool:
         return self.turn is not None and not self.turn.finished
 
 
