@@ -59,6 +59,12 @@ def launch(
         quiet=True,
         footer_links=["api"],
         css=PAGE_CSS,
+        # Gradio 6 keeps every event's inputs and outputs in the browser's localStorage (its "run
+        # history", up to 100 events) and rewrites that whole list on each event's end and every
+        # 500 ms of a streaming one (gradio/templates/frontend, run-history:v2): with history chats
+        # among the outputs each write grew with the conversation and kept the page busy. It would
+        # also leave prompts and answers in the browser; the run log is the record.
+        run_history=False,
     )
     return local_url, share_url
 

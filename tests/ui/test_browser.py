@@ -170,12 +170,15 @@ def test_final_text_renders_soon_after_the_last_token_of_fast_streams(serve_app,
         # earlier would race those writes (and a late one hid the new turn's live chat).
         wait_for_enabled(page, "#send")
         moved = [page.is_hidden(f"#pane-{i}-live") and "tok1999" in page.inner_text(f"#pane-{i}-history") for i in range(3)]
+        # Gradio's run history would copy every event's outputs into localStorage on each update.
+        recorded = page.evaluate("() => Object.keys(localStorage).filter((key) => key.startsWith('gradio:run-history'))")
         screenshot(page, "fast-streams")
     delays_ms = {name: seen[str(i)] - _instant(rows[name]["ended_at"]) * 1000 for i, name in enumerate("abc")}
     _record_figure("last_token_to_final_render_ms", {k: round(v, 1) for k, v in delays_ms.items()})
     assert all(row["output_tokens"] == 2000 for row in rows.values())
     assert max(delays_ms.values()) < 1500, delays_ms
     assert moved == [True] * 3
+    assert recorded == []
 
 
 def test_a_fresh_page_lines_up_its_panes_keeps_unset_settings_unset_and_downloads_the_whole_log(
