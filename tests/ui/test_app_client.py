@@ -178,3 +178,11 @@ def test_copy_settings_sends_one_panes_values_to_every_pane(serve_app):
         assert len(values) == len(COPYABLE_FIELDS)
         copied = client.predict(*values, api_name="/copy_settings_1")
     assert list(copied) == values * 3
+
+
+def test_the_queue_sums_up_its_events_once_per_thousand_unless_the_environment_says_otherwise(serve_app, monkeypatch):
+    pane = {"name": "a", "backend": "ollama", "model": "m", "host": "http://127.0.0.1:9"}
+    monkeypatch.delenv("GRADIO_ANALYTICS_CACHE_FREQUENCY", raising=False)
+    assert serve_app([pane]).demo._queue.ANAYLTICS_CACHE_FREQUENCY == 1000
+    monkeypatch.setenv("GRADIO_ANALYTICS_CACHE_FREQUENCY", "7")
+    assert serve_app([pane]).demo._queue.ANAYLTICS_CACHE_FREQUENCY == 7
