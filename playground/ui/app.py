@@ -224,8 +224,9 @@ def _attach_renderers(event, controller: Controller, view: PageView, regenerate:
     api_prefix = "regenerate_" if regenerate else ""
 
     def after_pane(request: gr.Request, index: int) -> list:
-        # Runs after the pane's history event, whether it succeeded or not. The last pane's writes
-        # the plot and CSV and frees the buttons: a turn sent before would race the history chats.
+        # Runs after the pane's history event, whether that succeeded or not. The last of these in a
+        # turn writes the plot and CSV and frees the buttons: a turn sent earlier would race the
+        # history chats still being written.
         turn_end = controller.show_pane_end(index, request.session_hash)
         buttons = [gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False)]
         return [*results_update(controller, request, turn_finished=turn_end), *(buttons if turn_end else [gr.skip()] * 3)]
