@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,10 +98,19 @@ def serve(options: ServeOptions) -> int:
                 "Share link unavailable (Gradio's share service cannot be reached from here); serving locally only.",
                 file=sys.stderr,
             )
+    # `kill`, `docker stop` and systemd stop with SIGTERM: shut down as for Ctrl-C (the page closed,
+    # the run log closed, the CSV folder removed) rather than die mid-write.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        demo.block_thread()
+        demo.block_thread()  # returns on Ctrl-C: Gradio catches the first one itself
     except KeyboardInterrupt:
-        print("Playground stopped; every finished run is in the run log.", file=sys.stderr)
+        pass
     finally:
         demo.close()
+        store.close()
+    print("Playground stopped; every finished run is in the run log.", file=sys.stderr)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

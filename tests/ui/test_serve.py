@@ -62,6 +62,7 @@ class _Output:
     """Collects a process's output in the background, so a test can wait for a line."""
 
     def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
         self.lines: list[str] = []
         threading.Thread(target=lambda: self.lines.extend(iter(process.stdout.readline, "")), daemon=True).start()
 
@@ -136,3 +137,12 @@ def test_no_secret_reaches_the_page_its_config_or_its_api(tmp_path):
     assert FAKE_KEY not in everything
     assert FAKE_KEY[3:20] not in everything
     assert "cannot reach 127.0.0.1:9" in repr(chats[0])
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_page_as_ctrl_c_does_and_closes_the_run_log(tmp_path):
+    with _running(tmp_path) as (_, output):
+        output.process.send_signal(signal.SIGTERM)
+        assert output.process.wait(timeout=30) == 0
+        output.wait_for("Playground stopped")
+    assert (tmp_path / "runs.sqlite").exists() and not (tmp_path / "runs.sqlite-wal").exists()
