@@ -203,7 +203,7 @@ def _read_prompts(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(prompts)
 
 
-def _selected(config: PlaygroundConfig, names: list[str] | None, option: str = "--panes") -> PlaygroundConfig:
+def selected_panes(config: PlaygroundConfig, names: list[str] | None, option: str = "--panes") -> PlaygroundConfig:
     """Only the panes `names`; `option` is how the user gave them, for the message when one is unknown."""
     if not names:
         return config
@@ -219,7 +219,7 @@ def _selected(config: PlaygroundConfig, names: list[str] | None, option: str = "
 def command_compare(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise PlaygroundError("--repeat must be at least 1.")
-    config = _selected(load_config(args.config), args.panes)
+    config = selected_panes(load_config(args.config), args.panes)
     prompts = _read_prompts(args)
     # Closed at the end: SQLite then folds its write-ahead log into the file and removes the -wal and -shm files.
     with RunStore(resolve_store_location(args.store, config.store)) as store:
@@ -244,28 +244,28 @@ def _compare_once(args: argparse.Namespace, panes: list, prompts: tuple[str, ...
         records = run_compare(panes, runner, plan)
     finally:
         progress.close()
-    _report(records, store.location, args.csv)
+    report_runs(records, store.location, args.csv)
     return 0 if any(r.status == "ok" for r in records) else 1
 
 
-def _counted(count: int, noun: str) -> str:
+def counted(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _report(records: list[RunRecord], store_location: str, csv_path: Path | None) -> None:
+def report_runs(records: list[RunRecord], store_location: str, csv_path: Path | None) -> None:
     frame = runs_frame(r.as_row() for r in records)
     print(summary_view(summary_frame(frame)).to_string(index=False))
-    _print_failures(records)
+    print_failures(records)
     print(f"{len(records)} runs logged to {store_location}")
     if csv_path is not None:
         print(f"CSV written to {write_runs_csv(frame, csv_path)}")
 
 
-def _print_failures(records: Sequence[RunRecord]) -> None:
+def print_failures(records: Sequence[RunRecord]) -> None:
     """Why runs failed: each pane's distinct error messages, once each, with how many runs ended so."""
     failures = Counter((r.pane, r.error_message) for r in records if r.status != "ok")
     for (pane, message), count in sorted(failures.items(), key=lambda item: item[0][0]):
-        print(f"{pane} ({_counted(count, 'run')}): {message}")
+        print(f"{pane} ({counted(count, 'run')}): {message}")
 
 
 def command_ui(args: argparse.Namespace) -> int:

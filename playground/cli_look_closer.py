@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playground.backends.base import MODES
-from playground.cli import _counted, _print_failures, _report, _selected
+from playground.cli import counted, print_failures, report_runs, selected_panes
 from playground.config import load_config
 from playground.errors import PlaygroundError
 from playground.panes import build_panes
@@ -23,12 +23,7 @@ from playground.store import RunStore, resolve_store_location
 from playground.tables import runs_frame, write_runs_csv
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from playground.sweep import Sweep
-
-# What a printed table shows where it has no value (a level without a successful run has no latency).
-EMPTY_CELL = "–"
 
 
 def _compare_until_clear(args: argparse.Namespace, panes: list, prompts: tuple[str, ...], store: RunStore) -> int:
@@ -48,13 +43,13 @@ def _compare_until_clear(args: argparse.Namespace, panes: list, prompts: tuple[s
         print(f"repeat {repeats}: {clear} of {len(comparisons)} differences clear", file=sys.stderr)
 
     result = run_until_clear(panes, FanOutRunner(store), prompts, args.max_repeat, progress, args.clear_on)
-    _report(result.records, store.location, args.csv)
+    report_runs(result.records, store.location, args.csv)
     print()
     if result.comparisons:
         print(comparisons_view(result.comparisons).to_string(index=False))
     for name, reason in result.failed_panes.items():
         print(f"{name}: {reason}, nothing to compare")
-    repeats = _counted(result.repeats, "repeat")
+    repeats = counted(result.repeats, "repeat")
     if not result.comparisons:
         answered = any(r.status == "ok" for r in result.records)
         print(f"nothing to compare after {repeats}: no pane answered{' in both modes' if answered else ''}")
@@ -82,7 +77,7 @@ def command_replay(args: argparse.Namespace) -> int:
 def command_sweep(args: argparse.Namespace) -> int:
     from playground.sweep import Sweep, SweepPlan, parse_levels
 
-    config = _selected(load_config(args.config), [args.pane], option="--pane")
+    config = selected_panes(load_config(args.config), [args.pane], option="--pane")
     plan = SweepPlan(parse_levels(args.concurrency), args.requests, args.prompt, args.mode, args.level_timeout)
     with RunStore(resolve_store_location(args.store, config.store)) as store:
         progress = _SweepProgress(Sweep(build_panes(config)[0], FanOutRunner(store), plan))
@@ -122,12 +117,12 @@ class _SweepProgress:
 
 
 def _report_sweep(records: list[RunRecord], store_location: str, plot_path: Path | None, csv_path: Path | None) -> None:
-    from playground.sweep import sweep_plot, sweep_table
+    from playground.sweep import sweep_plot, sweep_table, sweep_table_text
 
     frame = runs_frame(r.as_row() for r in records)
     table = sweep_table(frame)
-    print(_table_text(table))
-    _print_failures(records)
+    print(sweep_table_text(table))
+    print_failures(records)
     if plot_path is not None:
         figure = sweep_plot(table)
         if figure is None:
@@ -138,10 +133,3 @@ def _report_sweep(records: list[RunRecord], store_location: str, plot_path: Path
     if csv_path is not None:
         print(f"CSV written to {write_runs_csv(frame, csv_path)}")
     print(f"{len(records)} runs logged to {store_location}")
-
-
-def _table_text(table: pd.DataFrame) -> str:
-    import pandas as pd
-
-    # A column with no value at all holds None (an object column): made numeric, its cells print as EMPTY_CELL too.
-    return table.apply(pd.to_numeric).to_string(index=False, na_rep=EMPTY_CELL)

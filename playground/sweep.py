@@ -27,6 +27,9 @@ from playground.panes import Pane
 from playground.records import RunRecord
 from playground.runner import Batch, FanOutRunner, PaneJob
 
+# What the printed table shows where it has no value (a level without a successful run has no latency).
+EMPTY_CELL = "–"
+
 SWEEP_COLUMNS = [
     "concurrency", "requests", "ok", "errors", "cancelled", "error_rate", "ttft_p50_s", "ttft_p95_s",
     "e2e_p50_s", "e2e_p95_s", "queue_p50_s", "output_tok_per_s",
@@ -221,6 +224,12 @@ def _span_s(group: pd.DataFrame) -> float | None:
     if not starts or not ends:
         return None
     return max((max(ends) - min(starts)).total_seconds(), 0.0) or None
+
+
+def sweep_table_text(table: pd.DataFrame) -> str:
+    """The sweep table as printed: a level without a successful run shows EMPTY_CELL, not None or NaN."""
+    # A column with no value at all holds None (an object column): made numeric, it prints as EMPTY_CELL too.
+    return table.apply(pd.to_numeric).to_string(index=False, na_rep=EMPTY_CELL)
 
 
 def sweep_plot(table: pd.DataFrame):

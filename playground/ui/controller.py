@@ -33,9 +33,9 @@ from playground.ui.settings import SETTING_FIELDS, PaneSettings, parse_settings
 PAGE_UPDATES_PER_SECOND = 20
 SECONDS_PER_SHOWN_CHARACTER = 2e-6
 # Turns a pane's history chat shows, and the characters of text they may hold (its last turn is
-# always shown); earlier turns are summed up in one note (the model gets them all). Writing the chat re-renders all it shows: with
-# three panes of 20 turns of 16,000-character answers the browser was busy for seconds at the end of
-# each turn, and a turn sent right after waited for it.
+# always shown); earlier turns are summed up in one note (the model gets them all). Writing the
+# chat re-renders all it shows: with three panes of 20 turns of 16,000-character answers the
+# browser was busy for seconds at the end of each turn, and a turn sent right after waited for it.
 HISTORY_TURNS_SHOWN = 20
 HISTORY_CHARACTERS_SHOWN = 40_000
 
@@ -233,9 +233,6 @@ class Controller:
         problem = pane.backend.check()
         details = pane.backend.details() if problem is None else ""
         return header(pane.name, pane.backend.kind, pane.config.model, pane.config.mode, problem, details)
-
-    def busy(self, session_id: str) -> bool:
-        return self.sessions.get(session_id).busy()
 
 
 FinishedMessages = Callable[[RunRecord, bool], list[dict]]

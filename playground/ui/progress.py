@@ -40,4 +40,3 @@ def route_progress(demo: gr.Blocks, sink: gr.Component) -> None:
         wanted = function.show_progress_on or function.outputs
         small = [block for block in wanted if not isinstance(block, LARGE_VALUED)]
         function.show_progress_on = small or [sink]
-

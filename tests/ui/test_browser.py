@@ -25,6 +25,8 @@ pytestmark = pytest.mark.browser
 
 # Press of Stop → every pane's run logged as cancelled.
 EXPECTED_STOP_S = 0.3
+# A pane's last token → its final text on the screen (the page's goal; 24–298 ms measured on a 2-core VM).
+EXPECTED_FINAL_RENDER_MS = 150
 _record_figure = FigureFile(ARTIFACTS / "figures.json").record
 _open, _send = open_page, send
 
@@ -176,7 +178,7 @@ def test_final_text_renders_soon_after_the_last_token_of_fast_streams(serve_app,
     delays_ms = {name: seen[str(i)] - _instant(rows[name]["ended_at"]) * 1000 for i, name in enumerate("abc")}
     _record_figure("last_token_to_final_render_ms", {k: round(v, 1) for k, v in delays_ms.items()})
     assert all(row["output_tokens"] == 2000 for row in rows.values())
-    assert max(delays_ms.values()) < 1500, delays_ms
+    assert max(delays_ms.values()) < 10 * EXPECTED_FINAL_RENDER_MS, delays_ms
     assert moved == [True] * 3
     assert recorded == []
 
