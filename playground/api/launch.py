@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -73,6 +74,10 @@ def serve_api(options: ServeApiOptions) -> int:
         freeze_startup_heap()
         auth = f"bearer key from {options.api_key_env}" if options.api_key_env else "no key"
         print(f"Serving {pane.name!r} at http://{options.host}:{options.port}/v1 ({auth}); Ctrl-C stops.", file=sys.stderr)
+        # uvicorn stops on SIGTERM, then raises it again once the previous handler is back
+        # (uvicorn/server.py, capture_signals): without one of ours the process died there, before
+        # the runs cut by the shutdown were logged. Ours lets the shutdown below run to its end.
+        signal.signal(signal.SIGTERM, _already_stopping)
         # uvicorn's access log names method, path and status only, never the Authorization header.
         uvicorn.run(app, host=options.host, port=options.port, log_level="info", timeout_graceful_shutdown=5)
         # Requests cut by the shutdown were stopped; their runs are logged (as cancelled) before the process ends.
@@ -81,6 +86,10 @@ def serve_api(options: ServeApiOptions) -> int:
         else:
             print("Server stopped; a run still in flight could not be logged.", file=sys.stderr)
     return 0
+
+
+def _already_stopping(signum: int, frame: object) -> None:
+    """SIGTERM after uvicorn has shut down: the rest of `serve_api` finishes the stop."""
 
 
 def _warn_if_not_ready(pane: Pane) -> None:

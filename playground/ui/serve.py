@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import gradio as gr
 
 AUTH_ENV = "PLAYGROUND_AUTH"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,17 @@ def parse_auth(text: str | None) -> list[tuple[str, str]] | None:
             raise InputError(f"--auth / {AUTH_ENV} must look like user:password (several separated by commas).")
         pairs.append((user, password))
     return pairs
+
+
+def exposure_warning(host: str, share: bool, auth: list[tuple[str, str]] | None) -> str | None:
+    """A warning when others could use the page, and so the backends and keys behind it, without logging in."""
+    if auth:
+        return None
+    if share:
+        return "warning: --share without --auth: anyone with the link can use your backends and keys."
+    if host not in LOOPBACK_HOSTS:
+        return f"warning: --host {host} without --auth: anyone who can reach this machine can use your backends and keys."
+    return None
 
 
 def launch(
@@ -82,26 +94,20 @@ def serve(options: ServeOptions) -> int:
 
     config = load_config(options.config)
     auth = parse_auth(options.auth or os.environ.get(AUTH_ENV))
-    if options.share and not auth:
-        print("warning: --share without --auth: anyone with the link can use your backends and keys.", file=sys.stderr)
+    warning = exposure_warning(options.host, options.share, auth)
+    if warning:
+        print(warning, file=sys.stderr)
     store = RunStore(resolve_store_location(options.store, config.store))
     print(f"Loading {len(config.panes)} panes from {options.config}; run log: {store.location}", file=sys.stderr)
     demo = build_app(config, store)
     freeze_startup_heap()
-    local_url, share_url = launch(demo, options.host, options.port, options.share, auth)
-    print(f"Playground running at {local_url}", file=sys.stderr)
-    if options.share:
-        if share_url:
-            print(f"Share link: {share_url}", file=sys.stderr)
-        else:
-            print(
-                "Share link unavailable (Gradio's share service cannot be reached from here); serving locally only.",
-                file=sys.stderr,
-            )
     # `kill`, `docker stop` and systemd stop with SIGTERM: shut down as for Ctrl-C (the page closed,
-    # the run log closed, the CSV folder removed) rather than die mid-write.
+    # the run log closed, the CSV folder removed) rather than die mid-write; from before the page
+    # answers its first request, so a stop that comes at once is clean too.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        local_url, share_url = launch(demo, options.host, options.port, options.share, auth)
+        _announce(local_url, share_url if options.share else None, options.share)
         demo.block_thread()  # returns on Ctrl-C: Gradio catches the first one itself
     except KeyboardInterrupt:
         pass
@@ -110,6 +116,17 @@ def serve(options: ServeOptions) -> int:
         store.close()
     print("Playground stopped; every finished run is in the run log.", file=sys.stderr)
     return 0
+
+
+def _announce(local_url: str, share_url: str | None, share: bool) -> None:
+    print(f"Playground running at {local_url}", file=sys.stderr)
+    if share_url:
+        print(f"Share link: {share_url}", file=sys.stderr)
+    elif share:
+        print(
+            "Share link unavailable (Gradio's share service cannot be reached from here); serving locally only.",
+            file=sys.stderr,
+        )
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -70,7 +70,8 @@ def test_serve_warns_at_start_up_that_its_pane_is_not_ready_and_serves_all_the_s
 
 
 @pytest.mark.slow
-def test_the_serve_command_serves_with_a_key_logs_every_run_as_api_and_never_prints_the_key(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_serve_command_serves_with_a_key_logs_every_run_as_api_and_never_prints_the_key(tiny_model_dir, tmp_path, stop):
     key = "sk-test-serve-key-0123456789"
     port = free_port()
     command = [sys.executable, "-m", "playground", "serve", "--config", _config(tmp_path, tiny_model_dir),
@@ -92,7 +93,7 @@ def test_the_serve_command_serves_with_a_key_logs_every_run_as_api_and_never_pri
         )
         next(iter(endless))
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:

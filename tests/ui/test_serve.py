@@ -18,6 +18,7 @@ from gradio_client import Client
 
 from playground.backends.base import GenerationParams
 from playground.testing.loopback import free_port
+from playground.ui.serve import exposure_warning
 from playground.ui.settings import setting_values
 from tests.conftest import history_of
 
@@ -25,7 +26,7 @@ FAKE_KEY = "sk-playgroundFAKEKEY0123456789abcdef"
 
 
 @contextmanager
-def _running(tmp_path, *args: str, env: dict[str, str] | None = None):
+def _running(tmp_path, *args: str, env: dict[str, str] | None = None, announced: bool = True):
     config = tmp_path / "page.yaml"
     config.write_text(yaml.safe_dump({
         "store": str(tmp_path / "runs.sqlite"),
@@ -48,7 +49,8 @@ def _running(tmp_path, *args: str, env: dict[str, str] | None = None):
     output = _Output(process)
     try:
         _wait_for(url, process)
-        output.wait_for("Playground running at")
+        if announced:
+            output.wait_for("Playground running at")
         yield url, output
     finally:
         process.send_signal(signal.SIGINT)
@@ -140,9 +142,25 @@ def test_no_secret_reaches_the_page_its_config_or_its_api(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_stops_the_page_as_ctrl_c_does_and_closes_the_run_log(tmp_path):
-    with _running(tmp_path) as (_, output):
+@pytest.mark.parametrize("announced", [True, False], ids=["serving", "first-answer"])
+def test_sigterm_stops_the_page_as_ctrl_c_does_and_closes_the_run_log(tmp_path, announced):
+    # Also the moment the page first answers, before it has said so: the stop is clean from the start.
+    with _running(tmp_path, announced=announced) as (_, output):
         output.process.send_signal(signal.SIGTERM)
         assert output.process.wait(timeout=30) == 0
         output.wait_for("Playground stopped")
     assert (tmp_path / "runs.sqlite").exists() and not (tmp_path / "runs.sqlite-wal").exists()
+
+
+@pytest.mark.parametrize(
+    ("host", "share", "auth", "warned"),
+    [
+        ("127.0.0.1", False, None, None),
+        ("0.0.0.0", False, None, "--host 0.0.0.0 without --auth"),
+        ("0.0.0.0", False, [("ada", "lovelace")], None),
+        ("127.0.0.1", True, None, "--share without --auth"),
+    ],
+)
+def test_a_page_others_can_reach_without_a_login_is_warned_about(host, share, auth, warned):
+    warning = exposure_warning(host, share, auth)
+    assert (warning is None) if warned is None else (warned in warning and "your backends and keys" in warning)
