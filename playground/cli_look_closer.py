@@ -67,9 +67,7 @@ def command_replay(args: argparse.Namespace) -> int:
     with RunStore.existing(resolve_store_location(args.store, config.store)) as store:
         pairs = replay(store, FanOutRunner(store), build_panes(config), args.batch_id, args.panes, args.repeat)
     print(replay_view(pairs).to_string(index=False))
-    for pair in pairs:
-        if pair.new.status != "ok":
-            print(f"{pair.new.pane}: {pair.new.error_message}")
+    print_failures([pair.new for pair in pairs])
     print(f"{len(pairs)} runs logged to {store.location}")
     return 0 if any(pair.new.status == "ok" for pair in pairs) else 1
 

@@ -127,16 +127,22 @@ def replay_view(pairs: Sequence[ReplayPair]) -> pd.DataFrame:
                 "new TTFT": _seconds(new.ttft_s),
                 "old E2E": _seconds(old["e2e_s"]),
                 "new E2E": _seconds(new.e2e_s),
-                "old tokens": old["output_tokens"],
-                "new tokens": new.output_tokens,
+                "old tokens": _count(old["output_tokens"]),
+                "new tokens": _count(new.output_tokens),
                 "answer": "same" if old["response_text"] == new.response_text else "changed",
             }
         )
     return pd.DataFrame(rows, columns=REPLAY_COLUMNS)
 
 
+# A missing figure is an empty cell, as in the summary table (playground.tables.summary_view): left to pandas, a
+# column of counts with a gap would print "None", or "NaN" beside "20.0".
 def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}"
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else str(value)
 
 
 def recent_batches(store: RunStore, limit: int = 50) -> list[tuple[str, str]]:

@@ -42,6 +42,20 @@ def test_replay_resends_a_logged_batch_and_prints_old_beside_new(tmp_path, capsy
     assert all(body["messages"] == sent[0]["messages"] and body["seed"] == 3 for body in sent)
 
 
+def test_replay_says_why_runs_failed_once_per_pane_and_reason_with_how_many_runs(tmp_path, capsys):
+    with OpenAIServer({"m": Script()}) as server:
+        assert main(["compare", "--config", _config(tmp_path, server.url), "--prompt", "hi", "--modes", "stream"]) == 0
+    batch_id = RunStore(tmp_path / "runs.sqlite").rows()[0]["batch_id"]
+    capsys.readouterr()
+    config = _config(tmp_path, f"http://127.0.0.1:{free_port()}", max_retries=0)
+    assert main(["replay", batch_id, "--config", config, "--repeat", "3"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    reasons = [line for line in lines if "cannot reach" in line]
+    assert [line.split(":")[0] for line in reasons] == ["first (3 runs)", "second (3 runs)"]
+    assert len(lines) == 1 + 6 + 2 + 1  # header, six runs, two reasons, where they were logged
+    assert "None" not in lines[1].split()  # a failed run has no token count: an empty cell
+
+
 def test_replay_of_an_unknown_batch_says_so_in_one_line(tmp_path, capsys):
     config = _config(tmp_path, "http://127.0.0.1:9")
     RunStore(tmp_path / "runs.sqlite").close()

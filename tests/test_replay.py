@@ -7,7 +7,7 @@ from playground.errors import InputError
 from playground.replay import recent_batches, replay, replay_view
 from playground.runner import FanOutRunner, PaneJob
 from playground.store import RunStore
-from playground.testing.loopback import OpenAIServer, Script
+from playground.testing.loopback import OpenAIServer, Script, free_port
 from tests.fakes import record_with
 
 HISTORY = (Message("user", "明月几时有"), Message("assistant", "把酒问青天。"))
@@ -62,6 +62,20 @@ def test_a_batch_replayed_on_another_pane_sends_the_logged_messages_and_params_t
     assert {k: sent[k] for k in expected} == expected
     (row,) = replay_view(pairs).to_dict("records")
     assert (row["old pane"], row["new pane"], row["answer"]) == ("first", "second", "changed")
+
+
+def test_a_count_a_run_lacks_is_an_empty_cell_not_none_or_nan(make_pane, tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    with OpenAIServer({"one": Script(), "two": Script()}) as server:
+        panes = _panes(make_pane, server.url + "/v1")
+        dead = make_pane(name="dead", backend="openai", model="one", base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0)
+        first_only = FanOutRunner(store).run([PaneJob(panes[0], panes[0].build_request("q"))])
+        pairs = replay(store, FanOutRunner(store), [*panes, dead], first_only[0].batch_id, targets=["first", "dead"])
+    view = replay_view(pairs)
+    # One column holding a count and a gap: left to pandas, "20.0" beside "NaN".
+    assert list(view["new status"]) == ["ok", "error"] and list(view["new tokens"]) == ["20", ""]
+    assert list(view["old tokens"]) == ["20", "20"] and list(view["new TTFT"])[1] == ""
+    assert not {"None", "NaN", "nan"} & set(view.to_string(index=False).split())
 
 
 def test_unknown_batches_old_batches_and_unknown_panes_are_refused_clearly(make_pane, tmp_path):
