@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # How long a thread may hold the GIL while another waits (Python's default is 5 ms). Pane
 # streams parse chunks in threads; a shorter slice lets the page's event loop answer promptly
@@ -27,3 +29,20 @@ def freeze_startup_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No garbage collection while starting up (imports, building the page).
+
+    Start-up makes about 300,000 objects that live as long as the process, and the collector walks
+    them again and again as they pile up: 10–17 % of importing the page's modules here
+    (benchmarks/RESULTS.md, startup). The collector is on again once the page serves.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

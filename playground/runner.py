@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from playground.backends.base import ChatRequest
 from playground.metrics import MeteredRun, RunLabels
 from playground.panes import Pane
+from playground.preparation import Preparation
 from playground.records import RunRecord
 from playground.store import RunStore
 
@@ -61,6 +62,8 @@ class RunHandle:
         self._record: RunRecord | None = None
         self._claimed = False
         self._waiting = 0
+        # What the run waits for before it starts (its pane being prepared); empty once it runs.
+        self._pending = ""
 
     @property
     def pane_name(self) -> str:
@@ -103,7 +106,7 @@ class RunHandle:
             record = self._final
         if record is not None:
             return Snapshot(record.response_text, record.reasoning_text, record)
-        return Snapshot(self.metered.text, self.metered.reasoning, notice=self.metered.notice)
+        return Snapshot(self.metered.text, self.metered.reasoning, notice=self._pending or self.metered.notice)
 
     def snapshots(self, min_interval_s: float | Callable[[Snapshot], float] = 0.05) -> Iterator[Snapshot]:
         """Yield the pane's state at most once per interval, always ending with the final one.
@@ -166,9 +169,16 @@ class Batch:
 
 
 class FanOutRunner:
-    def __init__(self, store: RunStore | None, on_record: Callable[[RunRecord], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: RunStore | None,
+        on_record: Callable[[RunRecord], None] | None = None,
+        preparation: Preparation | None = None,
+    ) -> None:
         self.store = store
         self.on_record = on_record
+        # Panes being prepared in the background (the page): a run waits for its pane, unmeasured.
+        self.preparation = preparation
 
     @staticmethod
     def prepare(panes: Sequence[Pane]) -> None:
@@ -176,11 +186,7 @@ class FanOutRunner:
 
         A failure is left for the run itself to report as that pane's error.
         """
-        for pane in panes:
-            try:
-                pane.backend.prepare()
-            except Exception as exc:  # noqa: BLE001 - reported per pane when it runs
-                log.info("pane %s not ready: %s", pane.name, exc.__class__.__name__)
+        Preparation(panes).run()
 
     def start(self, jobs: Sequence[PaneJob], batch_id: str | None = None) -> Batch:
         batch_id = batch_id or uuid.uuid4().hex
@@ -205,6 +211,8 @@ class FanOutRunner:
         return self.start(jobs, batch_id).wait()
 
     def _run_one(self, handle: RunHandle) -> None:
+        if not self._pane_ready(handle):
+            return
         metered = handle.metered
         for _ in metered:
             handle._touch()
@@ -212,6 +220,19 @@ class FanOutRunner:
         assert record is not None
         if handle._claim():
             handle._settle(record, self._keep)
+
+    def _pane_ready(self, handle: RunHandle) -> bool:
+        """Wait, before the run's clock starts, until its pane is prepared; False when stopped meanwhile."""
+        preparation = self.preparation
+        if preparation is None or preparation.is_ready(handle.pane_name):
+            return True
+        handle._pending = preparation.notice(handle.job.pane)
+        handle._touch()
+        ready = preparation.wait_for(handle.pane_name, handle.job.request.stop)
+        handle._pending = ""
+        if not ready and handle._claim():
+            handle._settle(handle.metered.cancelled_record(), self._keep)
+        return ready
 
     def _keep(self, record: RunRecord, chunk_offsets_s: Sequence[float] = (), request: ChatRequest | None = None) -> None:
         if self.store is not None:

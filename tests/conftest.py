@@ -143,14 +143,16 @@ def serve_app(tmp_path) -> Iterator:
     started = []
 
     def serve(panes: list[dict], auth: list[tuple[str, str]] | None = None, store: RunStore | None = None) -> RunningApp:
-        from playground.ui.app import build_app
+        from playground.ui.app import build_controller, build_page
         from playground.ui.serve import launch
 
         config = parse_config({"panes": panes})
         store = store or RunStore(tmp_path / f"runs-{len(started)}.sqlite")
-        demo = build_app(config, store)
+        controller = build_controller(config, store)
+        demo = build_page(controller)
         started.append(demo)
         url, _ = launch(demo, "127.0.0.1", free_port(), auth=auth)
+        controller.start_preparing()
         return RunningApp(url.rstrip("/"), store, config, demo)
 
     yield serve

@@ -12,10 +12,9 @@ import os
 import re
 from collections.abc import Iterator
 from functools import partial
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import httpx
-import ollama
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -48,6 +47,11 @@ from playground.errors import (
     StreamTruncated,
     converted_errors,
 )
+
+# `ollama` is imported where it is used, so that reading a config does not import it: the page
+# serves before any client is needed (playground.preparation opens them in the background).
+if TYPE_CHECKING:
+    import ollama
 
 DEFAULT_PORT = 11434
 DEFAULT_HOST = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -129,6 +133,8 @@ class OllamaBackend(Backend):
 
     def _get_client(self) -> ollama.Client:
         if self._client is None:
+            import ollama
+
             # The client's default timeout is none at all: a stuck server would hang the pane.
             timeout = httpx.Timeout(self.options.read_timeout_s, connect=self.options.connect_timeout_s)
             self._client = ollama.Client(host=self.host, timeout=timeout, event_hooks={"request": [self._wire]})
@@ -136,6 +142,8 @@ class OllamaBackend(Backend):
 
     def list_models(self, timeout_s: float | None = None) -> list[str]:
         """Names of the models the server has pulled (GET /api/tags)."""
+        import ollama
+
         with converted_errors(partial(convert_ollama_error, backend=self)):
             client = ollama.Client(host=self.host, timeout=timeout_s) if timeout_s else self._get_client()
             return sorted(m.model for m in client.list().models if m.model)
@@ -157,6 +165,8 @@ class OllamaBackend(Backend):
 
     def details(self) -> str:
         """Whether the model is in memory now (GET /api/ps) and its context length (POST /api/show)."""
+        import ollama
+
         try:
             client = ollama.Client(host=self.host, timeout=2.0)
             loaded = {m.model or m.name: m for m in client.ps().models}
@@ -289,6 +299,8 @@ def _context_length(model_info: Any) -> int | None:
 
 
 def convert_ollama_error(exc: BaseException, backend: OllamaBackend) -> BackendError | None:
+    import ollama
+
     host = backend.host
     if isinstance(exc, httpx.TimeoutException):
         return BackendTimeout(

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlparse
 
 import httpx
-import openai
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from playground.backends.base import (
@@ -49,6 +48,11 @@ from playground.errors import (
     StreamTruncated,
     converted_errors,
 )
+
+# `openai` is imported where it is used: its import takes 0.3–0.5 s, and the page starts serving
+# before the client is needed (playground.preparation opens it in the background).
+if TYPE_CHECKING:
+    import openai
 
 ExtraParam = Literal["top_k", "repetition_penalty", "min_p"]
 
@@ -130,6 +134,8 @@ class OpenAIBackend(Backend):
     def _get_client(self) -> openai.OpenAI:
         # One client per pane, reused: a fresh client pays for a new connection on every run.
         if self._client is None:
+            import openai
+
             key_env = self.endpoint.api_key_env
             key = os.environ.get(key_env) if key_env else "not-needed"
             if not key:
@@ -258,6 +264,8 @@ class OpenAIBackend(Backend):
 @contextmanager
 def _broken_mid_answer(host: str) -> Iterator[None]:
     """A connection lost after the answer began is a broken stream, not an unreachable server."""
+    import openai
+
     try:
         yield
     except (openai.APITimeoutError, httpx.TimeoutException):
@@ -310,6 +318,8 @@ def _usage(usage: Any) -> Usage:
 
 
 def convert_openai_error(exc: BaseException, backend: OpenAIBackend) -> BackendError | None:
+    import openai
+
     host = backend.host
     # APITimeoutError is a subclass of APIConnectionError: test it first.
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):

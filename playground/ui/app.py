@@ -8,7 +8,7 @@ renderer is attached with `.success`, so the browser runs them side by side.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -16,6 +16,7 @@ import gradio as gr
 
 from playground.config import PlaygroundConfig
 from playground.panes import BackendContext, build_panes
+from playground.preparation import Preparation
 from playground.runner import FanOutRunner
 from playground.store import RunStore
 from playground.ui.arena import build_arena_tab
@@ -25,7 +26,7 @@ from playground.ui.progress import add_progress_sink, route_progress
 from playground.ui.results import Results
 from playground.ui.results_area import ResultsArea, build_results_area, results_update, wire_results_area
 from playground.ui.session import SessionRegistry
-from playground.ui.settings import COPYABLE_FIELDS, PaneControls, build_controls
+from playground.ui.settings import COPYABLE_FIELDS, PaneControls, build_controls, model_choices
 
 PANES_PER_ROW = 3
 # A further tab of the page: built inside its own gr.Tab, over the same controller (runner, store,
@@ -71,19 +72,35 @@ class PageView:
         return [self.send, self.regenerate, self.stop]
 
 
-def build_app(config: PlaygroundConfig, store: RunStore, context: BackendContext | None = None) -> gr.Blocks:
-    """Build the page. Slow per-pane preparation (loading local models) happens here, before serving."""
-    return build_page(build_controller(config, store, context))
+def build_app(
+    config: PlaygroundConfig,
+    store: RunStore,
+    context: BackendContext | None = None,
+    when_prepared: Callable[[], None] | None = None,
+) -> gr.Blocks:
+    """Build the page; its panes are prepared in the background (see `build_controller`), from its first run on."""
+    return build_page(build_controller(config, store, context, when_prepared))
 
 
-def build_controller(config: PlaygroundConfig, store: RunStore, context: BackendContext | None = None) -> Controller:
-    """Everything the page drives (panes, runner, sessions, results), prepared before any timed run."""
+def build_controller(
+    config: PlaygroundConfig,
+    store: RunStore,
+    context: BackendContext | None = None,
+    when_prepared: Callable[[], None] | None = None,
+) -> Controller:
+    """Everything the page drives (panes, runner, sessions, results).
+
+    Clients and local models are prepared in a background thread, started by
+    `controller.runner.preparation.start()` once the page serves (or by the first run), so the page
+    answers while a model loads; a run waits for its own pane, before its clock starts.
+    `when_prepared` runs once all panes are ready.
+    """
     context = context or BackendContext()
     panes = build_panes(config, context)
-    FanOutRunner.prepare(panes)
+    preparation = Preparation(panes, after=when_prepared)
     return Controller(
         directory=PaneDirectory(config, panes, context),
-        runner=FanOutRunner(store),
+        runner=FanOutRunner(store, preparation=preparation),
         sessions=SessionRegistry([p.name for p in panes]),
         results=Results(store),
     )
@@ -116,7 +133,8 @@ def analytics_enabled() -> bool:
 
 
 def _layout(controller: Controller) -> PageView:
-    headers = controller.headers()
+    # Without asking the servers: the page serves first, each visit fills in the details (`_wire_page_events`).
+    headers = controller.headers(ask_servers=False)
     pane_views = []
     for start in range(0, len(controller.panes), PANES_PER_ROW):
         with gr.Row(equal_height=False, elem_classes=["pane-row"]):
@@ -208,7 +226,15 @@ def _wire_page_events(demo: gr.Blocks, controller: Controller, view: PageView) -
     unlimited = {"concurrency_limit": None}
     headers = [p.header for p in view.panes]
     # A dict, so that one pane's single header is not taken for a list of outputs.
-    demo.load(lambda: dict(zip(headers, controller.headers(), strict=True)), None, headers, api_name="headers", **unlimited)
+
+    def current_headers() -> Iterator[dict]:
+        for texts in controller.headers_as_prepared():
+            yield dict(zip(headers, texts, strict=True))
+
+    demo.load(current_headers, None, headers, api_name="headers", **unlimited)
+    models = [pane.controls.model for pane in view.panes]
+    offered = partial(model_choices, controller.panes)
+    demo.load(lambda: dict(zip(models, offered(), strict=True)), None, models, api_visibility="private", **unlimited)
     unset = [number for pane in view.panes for number in pane.controls.unset_numbers()]
     if unset:
         demo.load(lambda: dict.fromkeys(unset), None, unset, api_visibility="private", **unlimited)

@@ -123,6 +123,11 @@ class Controller:
     def panes(self) -> list[Pane]:
         return self.directory.panes
 
+    def start_preparing(self) -> None:
+        """Open clients and load models in the background (a run that needs its pane first starts it too)."""
+        if self.runner.preparation is not None:
+            self.runner.preparation.start()
+
     # ---- starting, stopping, clearing ---------------------------------------------------
 
     def start_turn(
@@ -225,14 +230,24 @@ class Controller:
         turn = self.sessions.get(session_id).turn
         return turn is None or turn.show_end(self.panes[index].name)
 
-    def headers(self) -> list[str]:
-        return [self._header(pane) for pane in self.panes]
+    def headers(self, ask_servers: bool = True) -> list[str]:
+        """Each pane's header. Checking a pane and its details may ask its server (up to seconds): the page
+        does that as it opens, not while it starts (`ask_servers=False`: the state of preparation only)."""
+        return [self._header(pane, ask_servers) for pane in self.panes]
 
-    @staticmethod
-    def _header(pane: Pane) -> str:
-        problem = pane.backend.check()
-        details = pane.backend.details() if problem is None else ""
-        return header(pane.name, pane.backend.kind, pane.config.model, pane.config.mode, problem, details)
+    def headers_as_prepared(self) -> Iterator[list[str]]:
+        """The headers now and, if some pane is still being prepared, again once all are ready."""
+        yield self.headers()
+        preparation = self.runner.preparation
+        if preparation is not None and any(preparation.doing(pane) for pane in self.panes):
+            preparation.wait_all()
+            yield self.headers()
+
+    def _header(self, pane: Pane, ask_servers: bool) -> str:
+        problem = pane.backend.check() if ask_servers else None
+        preparing = self.runner.preparation.doing(pane) if self.runner.preparation is not None else ""
+        state = pane.backend.details() if ask_servers and problem is None and not preparing else ""
+        return header(pane.name, pane.backend.kind, pane.config.model, pane.config.mode, problem, state, preparing)
 
 
 FinishedMessages = Callable[[RunRecord, bool], list[dict]]

@@ -27,7 +27,8 @@ def _thinking(reasoning: str, done: bool) -> dict:
     }
 
 
-NOTICE_TITLE = "⏳ Waiting to retry"
+# A run waiting before its answer: for a retry after a rate limit, or for its pane to be prepared.
+NOTICE_TITLE = "⏳ Waiting"
 
 
 def live_messages(snapshot: Snapshot, streaming: bool) -> list[dict]:
@@ -107,7 +108,14 @@ def paired_difference(records: Sequence[RunRecord]) -> str | None:
     return f"non-stream − stream: ΔTTFT {ttft * 1000:+.0f} ms · ΔE2E {e2e * 1000:+.0f} ms"
 
 
-def header(name: str, backend: str, model: str, mode: str, problem: str | None, details: str = "") -> str:
-    status = f"unavailable: {problem}" if problem else "ready" + (f" · {details}" if details else "")
-    icon = "🔴" if problem else "🟢"
+def header(
+    name: str, backend: str, model: str, mode: str, problem: str | None, details: str = "", preparing: str = ""
+) -> str:
+    """The pane's title line and its state: unavailable (why), still preparing (what it does), or ready."""
+    if problem:
+        icon, status = "🔴", f"unavailable: {problem}"
+    elif preparing:
+        icon, status = "⏳", f"preparing: {preparing}"
+    else:
+        icon, status = "🟢", "ready" + (f" · {details}" if details else "")
     return f"**{name}** · {backend} · `{model}` · {mode}  \n{icon} {status}"

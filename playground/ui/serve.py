@@ -5,17 +5,20 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playground.config import load_config
 from playground.errors import InputError
-from playground.interpreter import freeze_startup_heap, tune_interpreter
+from playground.interpreter import collector_paused, freeze_startup_heap, tune_interpreter
 from playground.store import RunStore, resolve_store_location
 
 if TYPE_CHECKING:
     import gradio as gr
+
+    from playground.ui.controller import Controller
 
 AUTH_ENV = "PLAYGROUND_AUTH"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -88,27 +91,25 @@ def launch(
 
 
 def serve(options: ServeOptions) -> int:
-    from playground.ui.app import build_app
-
     tune_interpreter()
-
-    config = load_config(options.config)
     auth = parse_auth(options.auth or os.environ.get(AUTH_ENV))
-    warning = exposure_warning(options.host, options.share, auth)
-    if warning:
-        print(warning, file=sys.stderr)
-    store = RunStore(resolve_store_location(options.store, config.store))
-    print(f"Loading {len(config.panes)} panes from {options.config}; run log: {store.location}", file=sys.stderr)
-    demo = build_app(config, store)
-    freeze_startup_heap()
+    with collector_paused():
+        controller, demo, store = _build(options, auth)
     # `kill`, `docker stop` and systemd stop with SIGTERM: shut down as for Ctrl-C (the page closed,
     # the run log closed, the CSV folder removed) rather than die mid-write; from before the page
-    # answers its first request, so a stop that comes at once is clean too.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # answers its first request, so a stop that comes at once is clean too. The handler only sets a
+    # flag: an exception raised from it lands in whatever the main thread runs at that instant, and
+    # inside a finalizer (`__del__`, run by the garbage collector) Python drops it — the stop was lost.
+    stop_requested = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop_requested.set())
     try:
-        local_url, share_url = launch(demo, options.host, options.port, options.share, auth)
+        with collector_paused():
+            local_url, share_url = launch(demo, options.host, options.port, options.share, auth)
         _announce(local_url, share_url if options.share else None, options.share)
-        demo.block_thread()  # returns on Ctrl-C: Gradio catches the first one itself
+        if not stop_requested.is_set():  # clients and models now, with the page already up (a model loads for seconds)
+            controller.start_preparing()
+        while demo.is_running and not stop_requested.wait(0.1):
+            pass  # Ctrl-C ends the wait with KeyboardInterrupt
     except KeyboardInterrupt:
         pass
     finally:
@@ -116,6 +117,21 @@ def serve(options: ServeOptions) -> int:
         store.close()
     print("Playground stopped; every finished run is in the run log.", file=sys.stderr)
     return 0
+
+
+def _build(options: ServeOptions, auth: list[tuple[str, str]] | None) -> tuple[Controller, gr.Blocks, RunStore]:
+    """The page and what it drives, not serving yet; its panes are prepared once it serves."""
+    from playground.ui.app import build_controller, build_page
+
+    config = load_config(options.config)
+    warning = exposure_warning(options.host, options.share, auth)
+    if warning:
+        print(warning, file=sys.stderr)
+    store = RunStore(resolve_store_location(options.store, config.store))
+    print(f"Loading {len(config.panes)} panes from {options.config}; run log: {store.location}", file=sys.stderr)
+    # The heap is frozen once the panes are prepared, so the loaded models are frozen too.
+    controller = build_controller(config, store, when_prepared=freeze_startup_heap)
+    return controller, build_page(controller), store
 
 
 def _announce(local_url: str, share_url: str | None, share: bool) -> None:
@@ -127,7 +143,3 @@ def _announce(local_url: str, share_url: str | None, share: bool) -> None:
             "Share link unavailable (Gradio's share service cannot be reached from here); serving locally only.",
             file=sys.stderr,
         )
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt

@@ -8,6 +8,7 @@ fixed set of choices. An unset parameter looks unset: an empty box, or the choic
 from __future__ import annotations
 
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -46,6 +47,10 @@ class PaneControls:
 
     def copyable(self) -> list[gr.components.Component]:
         return [self.components[name] for name in COPYABLE_FIELDS]
+
+    @property
+    def model(self) -> gr.components.Component:
+        return self.components["model"]
 
     def unset_numbers(self) -> list[gr.Number]:
         """Number boxes built without a value. Gradio's box shows, and then sends, 0 for a value it was
@@ -97,9 +102,8 @@ def setting_values(model: str, params: GenerationParams, system: str | None, str
 def build_controls(pane: Pane, index: int) -> PaneControls:
     """Render the settings accordion of one pane (inside the current Blocks context)."""
     params = pane.config.params
-    choices = pane.backend.model_choices()
-    if pane.config.model not in choices:
-        choices = [pane.config.model, *choices]
+    # The server's own list comes as the page opens (`model_choices`), not while the page starts.
+    choices = [pane.config.model]
     with gr.Accordion("Settings", open=False, elem_id=f"pane-{index}-settings"):
         components: dict[str, gr.components.Component] = {
             "model": gr.Dropdown(
@@ -116,6 +120,16 @@ def build_controls(pane: Pane, index: int) -> PaneControls:
         components["stream"] = gr.Checkbox(value=pane.config.mode == "stream", label="stream", elem_id=f"pane-{index}-stream")
         copy_button = gr.Button("Copy these settings to all panes", size="sm", elem_id=f"pane-{index}-copy")
     return PaneControls(components, copy_button)
+
+
+def model_choices(panes: Sequence[Pane]) -> list[dict[str, Any]]:
+    """Each pane's model picker filled with the models its server offers (the configured one first)."""
+    updates = []
+    for pane in panes:
+        offered = pane.backend.model_choices()
+        choices = offered if pane.config.model in offered else [pane.config.model, *offered]
+        updates.append(gr.update(choices=choices))
+    return updates
 
 
 def parse_settings(pane_name: str, values: Any) -> PaneSettings:

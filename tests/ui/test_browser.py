@@ -136,6 +136,7 @@ def test_a_failing_pane_shows_its_reason_while_the_others_finish(serve_app, page
              "api_key_env": "PLAYGROUND_TEST_MISSING_KEY"},
         ])  # fmt: skip
         _open(page, app.url)
+        wait_for_text(page, "#pane-0-header", "ready")  # once its client is open
         headers = [page.inner_text(f"#pane-{i}-header") for i in range(3)]
         page.click("#send")
         page.wait_for_selector("text=The prompt is empty")

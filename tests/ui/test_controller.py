@@ -58,3 +58,26 @@ def test_the_panes_of_a_turn_share_the_pages_update_rate(panes):
     assert per_pane * panes == pytest.approx(PAGE_UPDATES_PER_SECOND)
     # A long answer is updated less often still.
     assert update_interval(100_000, panes) > update_interval(0, panes)
+
+
+def test_headers_say_a_pane_is_prepared_then_ready_without_asking_servers_at_start_up(tmp_path, monkeypatch):
+    from playground.store import RunStore
+    from playground.ui.app import build_controller
+
+    config = parse_config({"panes": [{"name": "cloud", "backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}]})
+    release = threading.Event()
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        controller = build_controller(config, store)
+        backend = controller.panes[0].backend
+        asked: list[str] = []
+        monkeypatch.setattr(backend, "check", lambda: asked.append("check"))
+        monkeypatch.setattr(backend, "details", lambda: asked.append("details") or "12 models")
+        prepare = backend.prepare
+        monkeypatch.setattr(backend, "prepare", lambda: release.wait(30) and prepare())
+        (at_start,) = controller.headers(ask_servers=False)
+        assert at_start.endswith("⏳ preparing: opening the client") and asked == []
+        shown = controller.headers_as_prepared()
+        assert next(shown)[0].endswith("⏳ preparing: opening the client")
+        release.set()
+        assert next(shown)[0].endswith("🟢 ready · 12 models")
+        assert asked == ["check", "check", "details"]

@@ -1,0 +1,91 @@
+"""Panes prepared in the background, so a page can serve before its clients and models are ready.
+
+Preparing a pane imports its client library, opens its client and, for a local pane, loads the
+model: 0.5 s for the openai client's import alone, seconds for a model. The page starts serving
+first, then prepares its panes in a thread (which would otherwise share the interpreter with the
+page's own start-up); a run of a pane that is not ready yet waits for it before its clock starts
+(`FanOutRunner`), and its pane says what it waits for.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from playground.panes import Pane
+
+log = logging.getLogger(__name__)
+
+# How often a waiting run checks its Stop while its pane is prepared.
+STOP_POLL_S = 0.05
+
+
+class Preparation:
+    """Prepares panes one after another in a thread: panes without weights first, as they are quick.
+
+    `after` runs once every pane is prepared (the page freezes its start-up heap there, so loaded
+    models are frozen too). A pane whose preparation fails counts as ready: its run reports why.
+    """
+
+    def __init__(self, panes: Sequence[Pane], after: Callable[[], None] | None = None) -> None:
+        self._panes = sorted(panes, key=lambda pane: pane.backend.loads_weights)
+        self._after = after
+        self._ready = {pane.name: threading.Event() for pane in panes}
+        self._all_ready = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Preparation:
+        """Start preparing in the background (once; a run that needs a pane first starts it too)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._prepare_all, name="prepare-panes", daemon=True)
+                self._thread.start()
+        return self
+
+    def run(self) -> Preparation:
+        """Prepare every pane in this thread, before returning."""
+        self._prepare_all()
+        return self
+
+    def _prepare_all(self) -> None:
+        for pane in self._panes:
+            try:
+                pane.backend.prepare()
+            except Exception as exc:  # noqa: BLE001 - reported per pane when it runs
+                log.info("pane %s not ready: %s", pane.name, exc.__class__.__name__)
+            self._ready[pane.name].set()
+        if self._after is not None:
+            self._after()
+        self._all_ready.set()
+
+    def is_ready(self, pane_name: str) -> bool:
+        """True once the pane is prepared; a pane built later (another model of a pane) is ready by its own first run."""
+        event = self._ready.get(pane_name)
+        return event is None or event.is_set()
+
+    def doing(self, pane: Pane) -> str:
+        """What preparing this pane does, while it is not ready; empty once it is."""
+        if self.is_ready(pane.name):
+            return ""
+        return f"loading {pane.config.model}" if pane.backend.loads_weights else "opening the client"
+
+    def notice(self, pane: Pane) -> str:
+        """What a run of this pane shows while it waits."""
+        if pane.backend.loads_weights:
+            return f"Loading {pane.config.model} — the run starts once the model is in memory."
+        return "Opening the client — the run starts in a moment."
+
+    def wait_for(self, pane_name: str, stop: threading.Event) -> bool:
+        """Wait until the pane is prepared; False when `stop` is set first."""
+        self.start()
+        event = self._ready.get(pane_name)
+        while event is not None and not event.wait(STOP_POLL_S):
+            if stop.is_set():
+                return False
+        return not stop.is_set()
+
+    def wait_all(self, timeout: float | None = None) -> bool:
+        self.start()
+        return self._all_ready.wait(timeout)
