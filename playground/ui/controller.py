@@ -40,6 +40,10 @@ HISTORY_TURNS_SHOWN = 20
 HISTORY_CHARACTERS_SHOWN = 40_000
 
 
+# How long an opening page waits to show its panes ready (a model loading); a reload asks again.
+HEADER_WAIT_S = 600.0
+
+
 def refusal(message: str) -> gr.Error:
     """A message for the user, who did something the page cannot do now; not a fault, so no traceback."""
     return gr.Error(message, print_exception=False)
@@ -240,7 +244,8 @@ class Controller:
         yield self.headers()
         preparation = self.runner.preparation
         if preparation is not None and any(preparation.doing(pane) for pane in self.panes):
-            preparation.wait_all()
+            # Bounded: each open page holds a worker thread while it waits.
+            preparation.wait_all(HEADER_WAIT_S)
             yield self.headers()
 
     def _header(self, pane: Pane, ask_servers: bool) -> str:
