@@ -108,6 +108,11 @@ def build_controller(
 
 def build_page(controller: Controller, tabs: Sequence[tuple[str, TabBuilder]] = PAGE_TABS) -> gr.Blocks:
     """The Gradio page over a controller; it holds no state of its own."""
+    # Gradio's queue (made with the Blocks) sums up every event it has recorded (up to 10,000) with
+    # pandas after each event, for a monitoring page this app does not serve (gradio/queueing.py,
+    # compute_analytics_summary): 5-15 ms of the server's CPU per event, about ten events a turn,
+    # right as the answers end. Once per 1,000 events instead; a value set in the environment wins.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
     # Gradio keeps a copy of every file the page offers (a session's CSV, once per turn): copies older
     # than a day are deleted, checked daily, and all of them when the server stops.
     with gr.Blocks(

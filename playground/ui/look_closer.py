@@ -193,7 +193,7 @@ def _replay_section(demo: gr.Blocks, look: LookCloser, refresh: gr.Button) -> No
 
     demo.load(batch_choices, None, batch, api_name="replay_batches", concurrency_limit=None)
     refresh.click(batch_choices, None, batch, api_visibility="private", concurrency_limit=None)
-    run_replay.click(do_replay, [batch, targets, repeat], [table, batch], api_name="replay")
+    run_replay.click(do_replay, [batch, targets, repeat], [table, batch], api_name="replay", concurrency_limit=None)
 
 
 def _paired_section(demo: gr.Blocks, look: LookCloser, refresh: gr.Button) -> None:
@@ -246,6 +246,8 @@ def _sweep_section(look: LookCloser) -> None:
     def do_stop(request: gr.Request) -> None:
         look.stop_sweep(request.session_hash)
 
-    # The sweep event keeps Gradio's default limit of one at a time: two sweeps would load each other.
-    run_sweep.click(do_sweep, [pane, levels, requests, mode, deadline, prompt], [table, figure, status], api_name="sweep")
+    # One sweep at a time, whoever starts it: two sweeps would load each other's servers.
+    run_sweep.click(
+        do_sweep, [pane, levels, requests, mode, deadline, prompt], [table, figure, status], api_name="sweep", concurrency_limit=1
+    )
     stop_sweep.click(do_stop, None, None, api_name="sweep_stop", concurrency_limit=None)

@@ -64,12 +64,9 @@ def launch(
     """Start serving a page built by `build_app` without blocking; return its local and share URLs."""
     from playground.ui.app import PAGE_CSS
 
-    # Gradio's queue sums up every event it has recorded (up to 10,000) with pandas after each event,
-    # for a monitoring page this app does not serve (gradio/queueing.py, compute_analytics_summary):
-    # 5-15 ms of the server's CPU per event, about ten events a turn, right as the answers end. Once
-    # per 1,000 events instead; a value set in the environment wins.
-    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
-    demo.queue(default_concurrency_limit=None)
+    # No `demo.queue(default_concurrency_limit=None)`: it would build Gradio's FastAPI app once more
+    # (70 ms of start-up). Every event of the page sets concurrency_limit=None itself, so panes and
+    # visitors never wait on each other (tests/ui/test_app_client.py checks each one).
     _, local_url, share_url = demo.launch(
         server_name=host,
         server_port=port,

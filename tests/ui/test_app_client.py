@@ -186,3 +186,20 @@ def test_the_queue_sums_up_its_events_once_per_thousand_unless_the_environment_s
     assert serve_app([pane]).demo._queue.ANAYLTICS_CACHE_FREQUENCY == 1000
     monkeypatch.setenv("GRADIO_ANALYTICS_CACHE_FREQUENCY", "7")
     assert serve_app([pane]).demo._queue.ANAYLTICS_CACHE_FREQUENCY == 7
+
+
+def test_every_event_of_the_page_sets_its_own_concurrency_limit(tmp_path):
+    """The page does not set Gradio's default limit (a second app build at start-up), whose own default
+    is one at a time: an event left to it would make visitors, or panes, wait on each other."""
+    from playground.config import parse_config
+    from playground.store import RunStore
+    from playground.ui.app import build_app
+
+    config = parse_config({"panes": [{"name": "o", "backend": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1"}]})
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        demo = build_app(config, store)
+    # Unload hooks (a closed tab frees its session) take no limit in Gradio's API; they return at once.
+    served = [f for f in demo.fns.values() if f.fn is not None and ("unload" not in {t[1] for t in f.targets})]
+    limits = {f.api_name: f.concurrency_limit for f in served}
+    assert "default" not in limits.values(), limits
+    assert limits["sweep"] == 1 and limits["send"] is None
