@@ -17,6 +17,7 @@ from playground.config import PlaygroundConfig, load_config
 from playground.errors import PlaygroundError
 from playground.interpreter import freeze_startup_heap, tune_interpreter
 from playground.panes import build_panes
+from playground.preparation import Preparation
 from playground.records import RunRecord
 from playground.runner import FanOutRunner
 from playground.store import RunStore, resolve_store_location
@@ -225,7 +226,7 @@ def command_compare(args: argparse.Namespace) -> int:
     with RunStore(resolve_store_location(args.store, config.store)) as store:
         panes = build_panes(config)
         tune_interpreter()
-        FanOutRunner.prepare(panes)  # models loaded before the heap is frozen, so they are frozen too
+        Preparation(panes).run()  # models loaded before the heap is frozen, so they are frozen too
         freeze_startup_heap()
         if args.until_clear:
             from playground.cli_look_closer import _compare_until_clear  # here: it imports this module (see main)

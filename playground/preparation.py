@@ -3,8 +3,9 @@
 Preparing a pane imports its client library, opens its client and, for a local pane, loads the
 model: 0.5 s for the openai client's import alone, seconds for a model. The page starts serving
 first, then prepares its panes in a thread (which would otherwise share the interpreter with the
-page's own start-up); a run of a pane that is not ready yet waits for it before its clock starts
-(`FanOutRunner`), and its pane says what it waits for.
+page's own start-up). Runs wait until every pane is prepared, before their clocks start
+(`FanOutRunner`): a run measured while another pane's model loads would be slowed by it (measured:
+TTFT median 2.3 → 4.4 ms, E2E max 100 → 452 ms), and the heap is frozen once, before any run.
 """
 
 from __future__ import annotations
@@ -61,9 +62,13 @@ class Preparation:
         self._all_ready.set()
 
     def is_ready(self, pane_name: str) -> bool:
-        """True once the pane is prepared; a pane built later (another model of a pane) is ready by its own first run."""
+        """True once the configured pane of this name is prepared (or for a name not configured)."""
         event = self._ready.get(pane_name)
         return event is None or event.is_set()
+
+    @property
+    def done(self) -> bool:
+        return self._all_ready.is_set()
 
     def doing(self, pane: Pane) -> str:
         """What preparing this pane does, while it is not ready; empty once it is."""
@@ -71,17 +76,16 @@ class Preparation:
             return ""
         return f"loading {pane.config.model}" if pane.backend.loads_weights else "opening the client"
 
-    def notice(self, pane: Pane) -> str:
-        """What a run of this pane shows while it waits."""
-        if pane.backend.loads_weights:
-            return f"Loading {pane.config.model} — the run starts once the model is in memory."
-        return "Opening the client — the run starts in a moment."
+    def notice(self) -> str:
+        """What a run shows while it waits for the panes to be prepared."""
+        pending = [f"{pane.name}: {self.doing(pane)}" for pane in self._panes if self.doing(pane)]
+        what = "; ".join(pending) or "finishing"
+        return f"Preparing the panes ({what}). Runs start once all are ready, so none is measured while a model loads."
 
-    def wait_for(self, pane_name: str, stop: threading.Event) -> bool:
-        """Wait until the pane is prepared; False when `stop` is set first."""
+    def wait(self, stop: threading.Event) -> bool:
+        """Wait until every pane is prepared; False when `stop` is set first."""
         self.start()
-        event = self._ready.get(pane_name)
-        while event is not None and not event.wait(STOP_POLL_S):
+        while not self._all_ready.wait(STOP_POLL_S):
             if stop.is_set():
                 return False
         return not stop.is_set()

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from playground.backends.base import ChatRequest
 from playground.metrics import MeteredRun, RunLabels
@@ -180,12 +180,15 @@ class FanOutRunner:
         # Panes being prepared in the background (the page): a run waits for its pane, unmeasured.
         self.preparation = preparation
 
-    @staticmethod
-    def prepare(panes: Sequence[Pane]) -> None:
+    def prepare(self, panes: Sequence[Pane]) -> None:
         """Load models and open clients before any timed run, one pane after another.
 
-        A failure is left for the run itself to report as that pane's error.
+        With a background preparation (the page), wait for it first, so no pane is prepared by two
+        threads at once; preparing an already prepared pane costs nothing. A failure is left for the
+        run itself to report as that pane's error.
         """
+        if self.preparation is not None:
+            self.preparation.wait_all()
         Preparation(panes).run()
 
     def start(self, jobs: Sequence[PaneJob], batch_id: str | None = None) -> Batch:
@@ -199,7 +202,6 @@ class FanOutRunner:
                 turn=job.turn,
                 repeat=job.repeat,
                 load_level=job.load_level,
-                warmup=job.pane.next_run_is_warmup(),
                 price_per_million=job.pane.price_per_million,
             )
             handles.append(RunHandle(job, MeteredRun(job.pane.backend, job.request, labels)))
@@ -214,6 +216,8 @@ class FanOutRunner:
         if not self._pane_ready(handle):
             return
         metered = handle.metered
+        # Decided as the clock starts: a run stopped before it began does not use up the pane's warm-up.
+        metered.labels = replace(metered.labels, warmup=handle.job.pane.next_run_is_warmup())
         for _ in metered:
             handle._touch()
         record = metered.record
@@ -222,14 +226,15 @@ class FanOutRunner:
             handle._settle(record, self._keep)
 
     def _pane_ready(self, handle: RunHandle) -> bool:
-        """Wait, before the run's clock starts, until its pane is prepared; False when stopped meanwhile."""
+        """Wait, before the run's clock starts, until the panes are prepared; False when stopped meanwhile."""
         preparation = self.preparation
-        if preparation is None or preparation.is_ready(handle.pane_name):
+        if preparation is None or preparation.done:
             return True
-        handle._pending = preparation.notice(handle.job.pane)
+        handle._pending = preparation.notice()
         handle._touch()
-        ready = preparation.wait_for(handle.pane_name, handle.job.request.stop)
+        ready = preparation.wait(handle.job.request.stop)
         handle._pending = ""
+        handle._touch()
         if not ready and handle._claim():
             handle._settle(handle.metered.cancelled_record(), self._keep)
         return ready

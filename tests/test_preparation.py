@@ -36,7 +36,7 @@ def test_every_pane_is_prepared_then_the_callback_runs_once(make_pane, monkeypat
     # A pane whose preparation failed counts as ready: its run reports why.
     assert preparation.is_ready("a") and preparation.is_ready("b") and preparation.doing(broken) == ""
     assert after == [True]
-    assert preparation.is_ready("a variant built later")
+    assert preparation.is_ready("a name no configured pane has")
 
 
 def test_a_run_waits_for_its_pane_outside_its_measured_time(make_pane):
@@ -48,7 +48,7 @@ def test_a_run_waits_for_its_pane_outside_its_measured_time(make_pane):
         batch = runner.start([PaneJob(pane, pane.build_request("hi"))])
         (handle,) = batch.handles
         wait_until(lambda: handle.snapshot().notice, what="the waiting notice")
-        assert handle.snapshot().notice.startswith("Opening the client")
+        assert handle.snapshot().notice.startswith("Preparing the panes (slow: opening the client)")
         time.sleep(0.3)
         release.set()
         (record,) = batch.wait(30)
@@ -82,3 +82,35 @@ def test_panes_without_weights_are_prepared_first(make_pane, monkeypatch):
     monkeypatch.setattr(panes[0].backend, "loads_weights", True, raising=False)  # as a local model's pane
     Preparation(panes).run()
     assert order == ["x", "w"]
+
+
+def test_a_ready_pane_waits_while_another_is_prepared_so_no_run_is_measured_during_a_load(make_pane):
+    release, prepared = threading.Event(), []
+    with OpenAIServer({"m": Script(gap_s=0.001)}) as server:
+        quick = make_pane(name="quick", backend="openai", model="m", base_url=server.url + "/v1")
+        slow = _held(make_pane(name="slow", backend="openai", model="m", base_url=server.url + "/v1"), release, prepared)
+        preparation = Preparation([quick, slow]).start()
+        wait_until(lambda: preparation.is_ready("quick"), what="the quick pane prepared")
+        batch = FanOutRunner(None, preparation=preparation).start([PaneJob(quick, quick.build_request("hi"))])
+        (handle,) = batch.handles
+        wait_until(lambda: handle.snapshot().notice, what="the waiting notice")
+        assert "slow: opening the client" in handle.snapshot().notice
+        assert handle.wait(0.3) is None  # still waiting: its own pane is ready, another is not
+        release.set()
+        (record,) = batch.wait(30)
+    assert record.status == "ok"
+
+
+def test_a_run_stopped_before_it_began_does_not_use_up_the_panes_warm_up(make_pane):
+    release, prepared = threading.Event(), []
+    with OpenAIServer({"m": Script(gap_s=0.001)}) as server:
+        pane = _held(make_pane(name="p", backend="openai", model="m", base_url=server.url + "/v1"), release, prepared)
+        runner = FanOutRunner(None, preparation=Preparation([pane]).start())
+        stopped = runner.start([PaneJob(pane, pane.build_request("hi"))])
+        wait_until(lambda: stopped.handles[0].snapshot().notice, what="the waiting notice")
+        stopped.cancel()
+        (cancelled,) = stopped.wait(30)
+        release.set()
+        first, second = (runner.run([PaneJob(pane, pane.build_request("hi"))])[0] for _ in range(2))
+    assert cancelled.status == "cancelled" and not cancelled.warmup
+    assert (first.warmup, second.warmup) == (True, False)

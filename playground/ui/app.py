@@ -7,8 +7,9 @@ renderer is attached with `.success`, so the browser runs them side by side.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -232,9 +233,12 @@ def _wire_page_events(demo: gr.Blocks, controller: Controller, view: PageView) -
     headers = [p.header for p in view.panes]
     # A dict, so that one pane's single header is not taken for a list of outputs.
 
-    def current_headers() -> Iterator[dict]:
-        for texts in controller.headers_as_prepared():
-            yield dict(zip(headers, texts, strict=True))
+    async def current_headers() -> AsyncIterator[dict]:
+        # Asking servers may take seconds: in a thread, so the page's event loop stays free.
+        yield dict(zip(headers, await asyncio.to_thread(controller.headers), strict=True))
+        if controller.preparing():
+            await controller.until_prepared()
+            yield dict(zip(headers, await asyncio.to_thread(controller.headers), strict=True))
 
     demo.load(current_headers, None, headers, api_name="headers", **unlimited)
     models = [pane.controls.model for pane in view.panes]

@@ -3,7 +3,9 @@ snapshots; they never time anything and never name a backend."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ HISTORY_CHARACTERS_SHOWN = 40_000
 
 # How long an opening page waits to show its panes ready (a model loading); a reload asks again.
 HEADER_WAIT_S = 600.0
+PREPARED_POLL_S = 0.25
 
 
 def refusal(message: str) -> gr.Error:
@@ -239,14 +242,15 @@ class Controller:
         does that as it opens, not while it starts (`ask_servers=False`: the state of preparation only)."""
         return [self._header(pane, ask_servers) for pane in self.panes]
 
-    def headers_as_prepared(self) -> Iterator[list[str]]:
-        """The headers now and, if some pane is still being prepared, again once all are ready."""
-        yield self.headers()
-        preparation = self.runner.preparation
-        if preparation is not None and any(preparation.doing(pane) for pane in self.panes):
-            # Bounded: each open page holds a worker thread while it waits.
-            preparation.wait_all(HEADER_WAIT_S)
-            yield self.headers()
+    def preparing(self) -> bool:
+        """True while the panes' clients and models are being prepared."""
+        return self.runner.preparation is not None and not self.runner.preparation.done
+
+    async def until_prepared(self, timeout_s: float = HEADER_WAIT_S) -> None:
+        """Wait, without holding a worker thread (an open page waits here), until the panes are prepared."""
+        deadline = time.monotonic() + timeout_s
+        while self.preparing() and time.monotonic() < deadline:
+            await asyncio.sleep(PREPARED_POLL_S)
 
     def _header(self, pane: Pane, ask_servers: bool) -> str:
         problem = pane.backend.check() if ask_servers else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from playground.ui.controller import Controller
 
 AUTH_ENV = "PLAYGROUND_AUTH"
+# How often the main thread looks for a stop signal while the page serves.
+STOP_POLL_S = 0.1
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -64,9 +66,9 @@ def launch(
     """Start serving a page built by `build_app` without blocking; return its local and share URLs."""
     from playground.ui.app import PAGE_CSS
 
-    # No `demo.queue(default_concurrency_limit=None)`: it would build Gradio's FastAPI app once more
-    # (70 ms of start-up). Every event of the page sets concurrency_limit=None itself, so panes and
-    # visitors never wait on each other (tests/ui/test_app_client.py checks each one).
+    # No `demo.queue(default_concurrency_limit=...)`: it would build Gradio's FastAPI app once more
+    # (70 ms of start-up). Every event of the page sets its own concurrency limit instead, so nothing
+    # falls to Gradio's default of one at a time (tests/ui/test_app_client.py checks each one).
     _, local_url, share_url = demo.launch(
         server_name=host,
         server_port=port,
@@ -92,23 +94,29 @@ def serve(options: ServeOptions) -> int:
     auth = parse_auth(options.auth or os.environ.get(AUTH_ENV))
     with collector_paused():
         controller, demo, store = _build(options, auth)
-    # `kill`, `docker stop` and systemd stop with SIGTERM: shut down as for Ctrl-C (the page closed,
-    # the run log closed, the CSV folder removed) rather than die mid-write; from before the page
-    # answers its first request, so a stop that comes at once is clean too. The handler only sets a
-    # flag: an exception raised from it lands in whatever the main thread runs at that instant, and
-    # inside a finalizer (`__del__`, run by the garbage collector) Python drops it — the stop was lost.
-    stop_requested = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop_requested.set())
+    # Ctrl-C, and `kill`, `docker stop` or systemd's SIGTERM: shut down cleanly (the page closed, the
+    # run log closed, the CSV folder removed) rather than die mid-write; from before the page answers
+    # its first request, so a stop that comes at once is clean too. The handler only records the
+    # signal (no lock, no exception): an exception raised from it lands in whatever the main thread
+    # runs at that instant, and inside a finalizer (`__del__`, run by the garbage collector) Python
+    # drops it — the stop was lost. A second signal stops at once, should the clean stop hang.
+    signals: list[int] = []
+
+    def on_stop(signum: int, frame: object) -> None:
+        signals.append(signum)
+        if len(signals) > 1:
+            raise KeyboardInterrupt
+
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, on_stop)
     try:
         with collector_paused():
             local_url, share_url = launch(demo, options.host, options.port, options.share, auth)
         _announce(local_url, share_url if options.share else None, options.share)
-        if not stop_requested.is_set():  # clients and models now, with the page already up (a model loads for seconds)
+        if not signals:  # clients and models now, with the page already up (a model loads for seconds)
             controller.start_preparing()
-        while demo.is_running and not stop_requested.wait(0.1):
-            pass  # Ctrl-C ends the wait with KeyboardInterrupt
-    except KeyboardInterrupt:
-        pass
+        while demo.is_running and not signals:
+            time.sleep(STOP_POLL_S)
     finally:
         demo.close()
         store.close()

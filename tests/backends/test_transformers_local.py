@@ -55,7 +55,7 @@ def test_model_is_loaded_once_and_shared_by_panes(make_pane, tiny_model_dir):
 
 def test_concurrent_requests_queue_on_the_model_lock(make_pane, tiny_model_dir):
     panes = [_pane(make_pane, tiny_model_dir, name=n, params={"temperature": 0, "max_tokens": 200}) for n in "ab"]
-    FanOutRunner.prepare(panes)
+    FanOutRunner(None).prepare(panes)
     records = FanOutRunner(None).run([PaneJob(p, p.build_request("hi")) for p in panes])
     waits = sorted(r.queue_s for r in records)
     assert all(r.status == "ok" for r in records)

@@ -1,5 +1,6 @@
 """The page's shared pane directory: bounded, locked, and it never loads local weights on a visitor's say-so."""
 
+import asyncio
 import threading
 
 import pytest
@@ -76,8 +77,12 @@ def test_headers_say_a_pane_is_prepared_then_ready_without_asking_servers_at_sta
         monkeypatch.setattr(backend, "prepare", lambda: release.wait(30) and prepare())
         (at_start,) = controller.headers(ask_servers=False)
         assert at_start.endswith("⏳ preparing: opening the client") and asked == []
-        shown = controller.headers_as_prepared()
-        assert next(shown)[0].endswith("⏳ preparing: opening the client")
+        controller.start_preparing()
+        assert controller.preparing()
+        asyncio.run(controller.until_prepared(timeout_s=0.2))  # bounded: still preparing
+        assert controller.headers()[0].endswith("⏳ preparing: opening the client")
         release.set()
-        assert next(shown)[0].endswith("🟢 ready · 12 models")
+        asyncio.run(controller.until_prepared())
+        assert not controller.preparing()
+        assert controller.headers()[0].endswith("🟢 ready · 12 models")
         assert asked == ["check", "check", "details"]
