@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -61,6 +62,12 @@ def test_the_panes_of_a_turn_share_the_pages_update_rate(panes):
     assert update_interval(100_000, panes) > update_interval(0, panes)
 
 
+def _run_async(coroutine) -> None:
+    """Run a coroutine on its own loop, in a thread (the browser tests' driver may hold this thread's loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result(timeout=60)
+
+
 def test_headers_say_a_pane_is_prepared_then_ready_without_asking_servers_at_start_up(tmp_path, monkeypatch):
     from playground.store import RunStore
     from playground.ui.app import build_controller
@@ -79,10 +86,10 @@ def test_headers_say_a_pane_is_prepared_then_ready_without_asking_servers_at_sta
         assert at_start.endswith("⏳ preparing: opening the client") and asked == []
         controller.start_preparing()
         assert controller.preparing()
-        asyncio.run(controller.until_prepared(timeout_s=0.2))  # bounded: still preparing
+        _run_async(controller.until_prepared(timeout_s=0.2))  # bounded: still preparing
         assert controller.headers()[0].endswith("⏳ preparing: opening the client")
         release.set()
-        asyncio.run(controller.until_prepared())
+        _run_async(controller.until_prepared())
         assert not controller.preparing()
         assert controller.headers()[0].endswith("🟢 ready · 12 models")
         assert asked == ["check", "check", "details"]
