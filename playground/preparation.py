@@ -18,7 +18,7 @@ from playground.panes import Pane
 
 log = logging.getLogger(__name__)
 
-# How often a waiting run checks its Stop while its pane is prepared.
+# How often a waiting run checks its Stop while the panes are prepared.
 STOP_POLL_S = 0.05
 
 
@@ -38,7 +38,7 @@ class Preparation:
         self._thread: threading.Thread | None = None
 
     def start(self) -> Preparation:
-        """Start preparing in the background (once; a run that needs a pane first starts it too)."""
+        """Start preparing in the background (once; a run that comes first starts it too)."""
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._prepare_all, name="prepare-panes", daemon=True)
@@ -78,7 +78,7 @@ class Preparation:
 
     def notice(self) -> str:
         """What a run shows while it waits for the panes to be prepared."""
-        pending = [f"{pane.name}: {self.doing(pane)}" for pane in self._panes if self.doing(pane)]
+        pending = [f"{pane.name}: {doing}" for pane in self._panes if (doing := self.doing(pane))]
         what = "; ".join(pending) or "finishing"
         return f"Preparing the panes ({what}). Runs start once all are ready, so none is measured while a model loads."
 

@@ -62,7 +62,7 @@ class RunHandle:
         self._record: RunRecord | None = None
         self._claimed = False
         self._waiting = 0
-        # What the run waits for before it starts (its pane being prepared); empty once it runs.
+        # What the run waits for before it starts (the panes being prepared); empty once it runs.
         self._pending = ""
 
     @property
@@ -177,7 +177,7 @@ class FanOutRunner:
     ) -> None:
         self.store = store
         self.on_record = on_record
-        # Panes being prepared in the background (the page): a run waits for its pane, unmeasured.
+        # Panes being prepared in the background (the page): a run waits for all of them, unmeasured.
         self.preparation = preparation
 
     def prepare(self, panes: Sequence[Pane]) -> None:

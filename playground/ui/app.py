@@ -73,14 +73,9 @@ class PageView:
         return [self.send, self.regenerate, self.stop]
 
 
-def build_app(
-    config: PlaygroundConfig,
-    store: RunStore,
-    context: BackendContext | None = None,
-    when_prepared: Callable[[], None] | None = None,
-) -> gr.Blocks:
+def build_app(config: PlaygroundConfig, store: RunStore, context: BackendContext | None = None) -> gr.Blocks:
     """Build the page; its panes are prepared in the background (see `build_controller`), from its first run on."""
-    return build_page(build_controller(config, store, context, when_prepared))
+    return build_page(build_controller(config, store, context))
 
 
 def build_controller(
@@ -92,8 +87,8 @@ def build_controller(
     """Everything the page drives (panes, runner, sessions, results).
 
     Clients and local models are prepared in a background thread, started by
-    `controller.runner.preparation.start()` once the page serves (or by the first run), so the page
-    answers while a model loads; a run waits for its own pane, before its clock starts.
+    `controller.start_preparing()` once the page serves (or by the first run), so the page answers
+    while a model loads; runs wait until every pane is prepared, before their clocks start.
     `when_prepared` runs once all panes are ready.
     """
     context = context or BackendContext()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -131,7 +130,7 @@ class Controller:
         return self.directory.panes
 
     def start_preparing(self) -> None:
-        """Open clients and load models in the background (a run that needs its pane first starts it too)."""
+        """Open clients and load models in the background (the first run starts it too, should it come first)."""
         if self.runner.preparation is not None:
             self.runner.preparation.start()
 
@@ -248,8 +247,9 @@ class Controller:
 
     async def until_prepared(self, timeout_s: float = HEADER_WAIT_S) -> None:
         """Wait, without holding a worker thread (an open page waits here), until the panes are prepared."""
-        deadline = time.monotonic() + timeout_s
-        while self.preparing() and time.monotonic() < deadline:
+        for _ in range(round(timeout_s / PREPARED_POLL_S)):
+            if not self.preparing():
+                return
             await asyncio.sleep(PREPARED_POLL_S)
 
     def _header(self, pane: Pane, ask_servers: bool) -> str:

@@ -27,7 +27,7 @@ def _thinking(reasoning: str, done: bool) -> dict:
     }
 
 
-# A run waiting before its answer: for a retry after a rate limit, or for its pane to be prepared.
+# A run waiting before its answer: for a retry after a rate limit, or for the panes to be prepared.
 NOTICE_TITLE = "⏳ Waiting"
 
 
