@@ -2,7 +2,7 @@
 
 `python -m playground.arena.synthetic` prints the check: known against recovered ratings (Spearman
 rho, largest error on the Elo scale) and how often the 95 % intervals hold the known rating over
-many simulated leagues. Cheap enough for two cores (about 20 seconds on one).
+many simulated leagues. Cheap enough for two cores (about 2–3 seconds on one).
 """
 
 from __future__ import annotations
