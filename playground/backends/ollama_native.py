@@ -35,7 +35,7 @@ from playground.backends.base import (
 from playground.backends.http_errors import HttpFailure, error_for_status
 from playground.backends.reasoning import ThinkSplitter
 from playground.backends.retry import RetryPolicy, retrying
-from playground.backends.wire import WireSendHook
+from playground.backends.wire import WireTap
 from playground.errors import (
     BackendError,
     BackendTimeout,
@@ -123,7 +123,7 @@ class OllamaBackend(Backend):
         super().__init__(model, options, context)
         self.host = options.host or parse_host(os.environ.get("OLLAMA_HOST"))
         self._client: ollama.Client | None = None
-        self._wire = WireSendHook()
+        self._wire = WireTap()
 
     def prepare(self) -> None:
         self._get_client()
@@ -137,7 +137,12 @@ class OllamaBackend(Backend):
 
             # The client's default timeout is none at all: a stuck server would hang the pane.
             timeout = httpx.Timeout(self.options.read_timeout_s, connect=self.options.connect_timeout_s)
-            self._client = ollama.Client(host=self.host, timeout=timeout, event_hooks={"request": [self._wire]})
+            self._client = ollama.Client(
+                host=self.host,
+                timeout=timeout,
+                event_hooks={"request": [self._wire.on_request]},
+                transport=self._wire.transport(httpx.HTTPTransport(), httpx),
+            )
         return self._client
 
     def list_models(self, timeout_s: float | None = None) -> list[str]:
@@ -207,7 +212,7 @@ class OllamaBackend(Backend):
             arguments = self._arguments(request)
             sent = dict(arguments["options"]) | ({"think": arguments["think"]} if "think" in arguments else {})
             yield RequestSent(params=sent)
-            with self._wire.armed(request.on_send):
+            with self._wire.armed(request.on_send, request.stop):
                 answer = client.chat(
                     model=self._model,
                     messages=[m.as_dict() for m in request.messages],
@@ -240,6 +245,8 @@ class OllamaBackend(Backend):
             if not emitted and not chunk.done:
                 yield TextDelta("")
             if chunk.done:
+                # Ending the response now reads its last empty chunk, so the next run reuses the connection.
+                getattr(chunks, "close", lambda: None)()
                 yield from splitter.flush()
                 yield Usage(chunk.prompt_eval_count, chunk.eval_count, source="ollama")
                 yield ServerTimings(

@@ -36,7 +36,7 @@ from playground.backends.reasoning import ThinkSplitter, split_complete
 from playground.backends.retry import RetryPolicy, retrying
 from playground.backends.server_metrics import MetricsScraper, Totals, finished_since, one_request
 from playground.backends.token_count import TokenCounter
-from playground.backends.wire import WireSendHook
+from playground.backends.wire import WireTap
 from playground.errors import (
     BackendError,
     BackendTimeout,
@@ -103,7 +103,7 @@ class OpenAIBackend(Backend):
         self.host = f"{parsed.hostname}:{parsed.port}" if parsed.port else str(parsed.hostname)
         self.root = self.endpoint.base_url.rstrip("/").removesuffix("/v1")
         self._client: openai.OpenAI | None = None
-        self._wire = WireSendHook()
+        self._wire = WireTap()
         self._metrics = self._metrics_scraper()
         self._counter = TokenCounter(model, self.root if self.endpoint.tokenize else None)
 
@@ -134,6 +134,7 @@ class OpenAIBackend(Backend):
     def _get_client(self) -> openai.OpenAI:
         # One client per pane, reused: a fresh client pays for a new connection on every run.
         if self._client is None:
+            import httpx2
             import openai
 
             key_env = self.endpoint.api_key_env
@@ -146,7 +147,11 @@ class OpenAIBackend(Backend):
                 # Retries happen in `retrying`, where the pane can show them.
                 max_retries=0,
                 timeout=httpx.Timeout(self.options.read_timeout_s, connect=self.options.connect_timeout_s),
-                http_client=openai.DefaultHttpxClient(event_hooks={"request": [self._wire]}),
+                http_client=openai.DefaultHttpxClient(
+                    event_hooks={"request": [self._wire.on_request]},
+                    # The transport openai's default client builds, wrapped so streamed answers keep their connection.
+                    transport=self._wire.transport(httpx2.HTTPTransport(limits=openai.DEFAULT_CONNECTION_LIMITS), httpx2),
+                ),
             )
         return self._client
 
@@ -196,7 +201,7 @@ class OpenAIBackend(Backend):
             return
 
     def _stream_chunks(self, client: openai.OpenAI, request: ChatRequest, messages, arguments) -> Iterator[BackendEvent]:
-        with self._wire.armed(request.on_send):
+        with self._wire.armed(request.on_send, request.stop):
             response = client.chat.completions.create(
                 model=self._model,
                 messages=messages,
@@ -245,7 +250,7 @@ class OpenAIBackend(Backend):
             raise GenerationFailed(f"{self.host} failed while generating: {server_detail(extra, 'no message')}")
 
     def _complete(self, client: openai.OpenAI, request: ChatRequest, messages, arguments) -> Iterator[BackendEvent]:
-        with self._wire.armed(request.on_send):
+        with self._wire.armed(request.on_send, request.stop):
             response = client.chat.completions.create(model=self._model, messages=messages, stream=False, **arguments)
         if not response.choices:
             raise MalformedResponse(f"{self.host} returned no choices for model {self._model!r}.")

@@ -24,7 +24,7 @@ def _serve_child(kind: str, scripts: dict[str, Script], connection: Any) -> None
     with SERVERS[kind](scripts) as server:
         connection.send(server.port)
         while (command := connection.recv()) != "stop":
-            connection.send(server.write_times if command == "write_times" else server.requests)
+            connection.send(getattr(server, command))
 
 
 class SubprocessServer:
@@ -48,6 +48,11 @@ class SubprocessServer:
 
     def write_times(self) -> list[list[float]]:
         self._connection.send("write_times")
+        return self._connection.recv()
+
+    def connections(self) -> int:
+        """How many TCP connections clients opened."""
+        self._connection.send("connections")
         return self._connection.recv()
 
     def __enter__(self) -> SubprocessServer:

@@ -55,6 +55,9 @@ class Script:
     keepalive_comments: bool = False
     # llama.cpp's server: add its `timings` object to the final chunk / the response.
     timings: bool = False
+    # Hold the body open this long after the answer's last line, before its closing empty chunk
+    # (a proxy that flushes late); the answer itself is complete.
+    tail_hold_s: float = 0.0
 
     def due_at(self, arrived: float, index: int) -> float:
         """When piece `index` is due, on the monotonic clock, for a request that arrived at `arrived`.
@@ -81,6 +84,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.server.connections += 1
         # Without this, Nagle's algorithm and delayed ACKs add up to 40 ms to small chunks.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -110,7 +114,10 @@ class Handler(BaseHTTPRequestHandler):
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
-    def _end_chunked(self) -> None:
+    def _end_chunked(self, hold_s: float = 0.0) -> None:
+        if hold_s:
+            self.wfile.flush()
+            time.sleep(hold_s)
         self.wfile.write(b"0\r\n\r\n")
 
     def _drop(self) -> None:
@@ -150,6 +157,7 @@ class _LoopbackServer(ThreadingHTTPServer):
     routes: dict[str, Any]
     requests: list[dict[str, Any]]
     write_times: list[list[float]]
+    connections: int
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that leaves mid-answer (Stop, a test's early close) is normal here.
@@ -167,6 +175,7 @@ class LoopbackServer:
         self._server.routes = self.routes()
         self._server.requests = []
         self._server.write_times = []
+        self._server.connections = 0
         self._status_counts: dict[str, int] = {}
         self._counts_lock = threading.Lock()
         self._lifetime = threading.Timer(max_lifetime_s, self.stop)
@@ -193,6 +202,11 @@ class LoopbackServer:
     def write_times(self) -> list[list[float]]:
         """Per streamed request, the perf_counter instants at which each piece was written."""
         return self._server.write_times
+
+    @property
+    def connections(self) -> int:
+        """How many TCP connections clients opened: a client that reuses its connection opens one."""
+        return self._server.connections
 
     def start(self) -> LoopbackServer:
         self._thread.start()

@@ -100,7 +100,7 @@ class OllamaServer(LoopbackServer):
             return  # the fault already ended (or cut) the response
         if outcome == "complete" and script.finish_reason is not None:
             handler._chunk(json.dumps(self._final(script, model, "", "", started)).encode() + b"\n")
-        handler._end_chunked()
+        handler._end_chunked(script.tail_hold_s)
 
     def _stream_pieces(self, handler: Handler, script: Script, model: str) -> str:
         """Write the scripted lines: "complete", "error" (an error line ended the answer) or "closed" (a fault did)."""

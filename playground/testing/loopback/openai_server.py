@@ -216,4 +216,4 @@ class OpenAIServer(LoopbackServer):
             handler._chunk(event({}, choices=False, usage=self._usage(script)))
         if script.done_marker:
             handler._chunk(b"data: [DONE]\n\n")
-        handler._end_chunked()
+        handler._end_chunked(script.tail_hold_s)
