@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,21 @@ def wait_until(predicate: Callable[[], object], timeout_s: float = 30.0, what: s
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {timeout_s:g} s")
         time.sleep(0.0005)
+
+
+def connections_opened(monkeypatch: Any, port: int) -> list[tuple[str, int]]:
+    """A list that fills with each TCP connection the HTTP clients open to `port` from now on."""
+    opened: list[tuple[str, int]] = []
+    connect = socket.create_connection
+
+    def counting(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        if address[1] == port:
+            opened.append(address)
+        return connect(address, *args, **kwargs)
+
+    # httpcore (httpx, httpx2) opens its connections with socket.create_connection.
+    monkeypatch.setattr(socket, "create_connection", counting)
+    return opened
 
 
 class FigureFile:

@@ -4,6 +4,7 @@ import pytest
 
 from playground.metrics import MeteredRun, RunLabels
 from tests.backends.conftest import LLAMACPP_MODEL
+from tests.support import connections_opened
 
 pytestmark = pytest.mark.server
 PROMPT = "明月几时有"
@@ -37,6 +38,15 @@ def test_stream_answers_one_chunk_per_token(llamacpp_server, make_pane):
     # Every token of the exported model is whole text, so the server sends each in its own chunk.
     assert record.content_chunks == 12
     assert record.ttft_s < record.e2e_s
+
+
+def test_streamed_runs_share_one_connection(llamacpp_server, make_pane, monkeypatch):
+    # sse-starlette ends the chunked body after `[DONE]`; reading that tail keeps the connection.
+    opened = connections_opened(monkeypatch, int(llamacpp_server.rsplit(":", 1)[1].split("/")[0]))
+    pane = _pane(make_pane, llamacpp_server, max_tokens=4)
+    records = [_run(pane) for _ in range(3)]
+    assert [r.status for r in records] == ["ok"] * 3, records[-1].error_message
+    assert len(opened) == 1
 
 
 def test_seed_reaches_the_server(llamacpp_server, make_pane):

@@ -6,7 +6,7 @@ from playground.errors import ConfigError
 from playground.metrics import MeteredRun, RunLabels
 from playground.runner import FanOutRunner, PaneJob
 from playground.testing.loopback import OpenAIServer, Script
-from tests.support import wait_until
+from tests.support import connections_opened, wait_until
 
 
 def _run(pane, prompt: str = "明月几时有", **kwargs):
@@ -37,6 +37,17 @@ def test_transformers_serve_answers_and_counts_match_server_usage(transformers_s
         assert record.content_chunks > 1 and record.ttft_s < record.e2e_s
     else:
         assert record.ttft_s == record.e2e_s
+
+
+@pytest.mark.server
+def test_transformers_serve_streamed_runs_share_one_connection(transformers_server, tiny_model_dir, make_pane, monkeypatch):
+    # However a real server (uvicorn) ends its stream, three streamed runs open one connection.
+    opened = connections_opened(monkeypatch, int(transformers_server.rsplit(":", 1)[1].split("/")[0]))
+    pane = make_pane(name="serve", backend="openai", preset="transformers-serve", base_url=transformers_server,
+                     model=str(tiny_model_dir), params={"max_tokens": 4})  # fmt: skip
+    records = [_run(pane) for _ in range(3)]
+    assert [r.status for r in records] == ["ok"] * 3, records[-1].error_message
+    assert len(opened) == 1
 
 
 @pytest.mark.server
