@@ -231,7 +231,8 @@ class OpenAIBackend(Backend):
                 yield from events or (empty,)
                 if chunk.usage is not None:
                     yield _usage(chunk.usage)
-                yield from _server_timings(chunk)
+                if chunk.model_extra:  # fields beyond OpenAI's (llama.cpp's timings); most chunks have none
+                    yield from _server_timings(chunk)
         yield from splitter.flush()
         if finish is None and not stop.is_set():
             # llama.cpp's server ends an older stream this way when a newer request interrupts it.
@@ -286,7 +287,9 @@ def _cause_name(exc: BaseException) -> str:
 
 def _reasoning_of(message: Any) -> str | None:
     # DeepSeek, DashScope and older vLLM name it `reasoning_content`; vLLM ≥ 0.10 and OpenRouter `reasoning`.
-    extra = getattr(message, "model_extra", None) or {}
+    extra = getattr(message, "model_extra", None)
+    if not extra:
+        return None
     value = extra.get("reasoning_content") or extra.get("reasoning")
     return value if isinstance(value, str) else None
 
