@@ -85,39 +85,34 @@ class _ReusingTransport:
 
 
 class _DrainingBody:
-    """A response body that, closed before its end, first reads what is left of it (bounded).
+    """A response body that, when closed, first reads what is left of it (bounded).
 
     Not after a stop: the server is still answering, and the stop wants the connection cut.
     """
 
     def __init__(self, inner: Any, request: Any, stop: StopSignal | None) -> None:
         self._inner, self._request, self._stop = inner, request, stop
-        self._ended = False
+        self._reading: Iterator[bytes] | None = None
+        self._drained = False
 
     def __iter__(self) -> Iterator[bytes]:
-        # When a reader drops its generator mid-body (how the ollama client's reader ends), the
-        # inner body must outlive the unwinding until the drain: with `yield from`, or a loop over
-        # an unnamed iterator, Python would finalize it first, and it closes the connection.
-        parts = iter(self._inner)
-        try:
-            for part in parts:  # noqa: UP028 - see above
-                yield part
-        except GeneratorExit:
-            self._drain()
-            raise
-        self._ended = True
+        # The reader gets the inner pass itself: no layer of ours per read. Holding it here keeps
+        # a reader that drops its generator mid-body (the ollama client's, at the `done` object)
+        # from finalizing it, which would close the connection before `close` reads the tail.
+        self._reading = iter(self._inner)
+        return self._reading
 
     def close(self) -> None:
-        self._drain()
+        if not self._drained and not (self._stop is not None and self._stop.is_set()):
+            self._drain()
+        self._reading = None
         self._inner.close()
 
     def _drain(self) -> None:
-        if self._ended or (self._stop is not None and self._stop.is_set()):
-            return
-        self._ended = True  # one attempt: a failed drain closes the connection, as it was
-        # A fresh pass over the body reads the rest: httpcore takes the read timeout from the
-        # request's "timeout" extension as each pass starts (httpcore docs, "Extensions"), so
-        # lowering it here bounds every read of the drain.
+        self._drained = True  # one attempt: a failed drain closes the connection, as it was
+        # A fresh pass over the body reads the rest (none, when the reader read it all): httpcore
+        # takes the read timeout from the request's "timeout" extension as each pass starts
+        # (httpcore docs, "Extensions"), so lowering it here bounds every read of the drain.
         timeouts = self._request.extensions.get("timeout")
         if isinstance(timeouts, dict):
             self._request.extensions["timeout"] = {**timeouts, "read": min(timeouts.get("read") or DRAIN_S, DRAIN_S)}
