@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def wait_until(predicate: Callable[[], object], timeout_s: float = 30.0, what: str = "the condition") -> None:
@@ -19,8 +20,9 @@ def wait_until(predicate: Callable[[], object], timeout_s: float = 30.0, what: s
         time.sleep(0.0005)
 
 
-def connections_opened(monkeypatch: Any, port: int) -> list[tuple[str, int]]:
-    """A list that fills with each TCP connection the HTTP clients open to `port` from now on."""
+def connections_opened(monkeypatch: Any, url: str) -> list[tuple[str, int]]:
+    """A list that fills with each TCP connection the HTTP clients open to `url`'s port from now on."""
+    port = urlsplit(url).port
     opened: list[tuple[str, int]] = []
     connect = socket.create_connection
 

@@ -137,12 +137,7 @@ class OllamaBackend(Backend):
 
             # The client's default timeout is none at all: a stuck server would hang the pane.
             timeout = httpx.Timeout(self.options.read_timeout_s, connect=self.options.connect_timeout_s)
-            self._client = ollama.Client(
-                host=self.host,
-                timeout=timeout,
-                event_hooks={"request": [self._wire.on_request]},
-                transport=self._wire.transport(httpx.HTTPTransport(), httpx),
-            )
+            self._client = ollama.Client(host=self.host, timeout=timeout, event_hooks=self._wire.hooks(httpx))
         return self._client
 
     def list_models(self, timeout_s: float | None = None) -> list[str]:
@@ -245,9 +240,9 @@ class OllamaBackend(Backend):
             if not emitted and not chunk.done:
                 yield TextDelta("")
             if chunk.done:
+                yield from splitter.flush()
                 # Ending the response now reads its last empty chunk, so the next run reuses the connection.
                 getattr(chunks, "close", lambda: None)()
-                yield from splitter.flush()
                 yield Usage(chunk.prompt_eval_count, chunk.eval_count, source="ollama")
                 yield ServerTimings(
                     load_s=_ns_to_s(chunk.load_duration),

@@ -147,11 +147,7 @@ class OpenAIBackend(Backend):
                 # Retries happen in `retrying`, where the pane can show them.
                 max_retries=0,
                 timeout=httpx.Timeout(self.options.read_timeout_s, connect=self.options.connect_timeout_s),
-                http_client=openai.DefaultHttpxClient(
-                    event_hooks={"request": [self._wire.on_request]},
-                    # The transport openai's default client builds, wrapped so streamed answers keep their connection.
-                    transport=self._wire.transport(httpx2.HTTPTransport(limits=openai.DEFAULT_CONNECTION_LIMITS), httpx2),
-                ),
+                http_client=openai.DefaultHttpxClient(event_hooks=self._wire.hooks(httpx2)),
             )
         return self._client
 
@@ -225,7 +221,11 @@ class OpenAIBackend(Backend):
                         events.append(ReasoningDelta(reasoning))
                     if choice.delta.content:
                         events += splitter.feed(choice.delta.content)
-                    finish = choice.finish_reason or finish
+                    if choice.finish_reason:
+                        # Text held back for a possible tag is due now, timed with this chunk: the
+                        # client reads the body's tail before the loop ends (wire.py).
+                        finish = choice.finish_reason
+                        events += splitter.flush()
                 elif not chunk.choices:
                     self._raise_in_stream_error(chunk)
                 yield from events or (empty,)

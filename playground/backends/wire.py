@@ -8,16 +8,20 @@ Two things happen on the wire that the metrics depend on:
     reuse the connection, and every run pays a new TCP (and, for a cloud API, TLS) handshake
     inside its TTFT. The openai client drains that tail itself only in its async stream
     (openai `_streaming.py`, `drain_response_async`: "HTTP/1.1 needs the remaining body
-    consumed for connection reuse"); `ReusingTransport` does the same for the sync clients.
+    consumed for connection reuse"); a response hook here does the same for the sync clients.
+
+Both are httpx event hooks (https://www.python-httpx.org/advanced/event-hooks/), so the
+clients keep the transports they build themselves, proxies from the environment included.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from playground.backends.base import StopSignal
@@ -31,27 +35,28 @@ DRAIN_BYTES = 64 * 1024
 class WireTap:
     """One per pane: tells the current run when its request leaves, and keeps connections reusable.
 
-    httpx runs request hooks and the transport in the calling thread; a thread-local keeps
-    concurrent runs sharing one client apart. Only the first send of a run counts, so a
-    retried request is timed from its first attempt.
+    httpx runs event hooks in the calling thread; a thread-local keeps concurrent runs sharing
+    one client apart. Only the first send of a run counts, so a retried request is timed from
+    its first attempt.
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def on_request(self, request: Any) -> None:
-        """The httpx request hook: called just before the request is handed to the transport."""
+    def hooks(self, library: Any) -> dict[str, list[Callable[[Any], None]]]:
+        """The `event_hooks` argument for a client of `library` (the httpx or httpx2 module)."""
+        return {"request": [self._on_request], "response": [partial(self._on_response, _body_class(library))]}
+
+    def _on_request(self, request: Any) -> None:
+        # Called just before the request is handed to the transport.
         callback = getattr(self._local, "on_send", None)
         if callback is not None:
             self._local.on_send = None
             callback()
 
-    def transport(self, inner: Any, library: Any) -> Any:
-        """`inner` (an httpx-style transport of `library`: httpx or httpx2) wrapped to drain answer tails."""
-        return _transport_class(library)(inner, _stream_class(library), self)
-
-    def current_stop(self) -> StopSignal | None:
-        return getattr(self._local, "stop", None)
+    def _on_response(self, body_class: type, response: Any) -> None:
+        # Called once the headers are in, before anyone reads the body.
+        response.stream = body_class(response.stream, response.request, getattr(self._local, "stop", None))
 
     @contextmanager
     def armed(self, on_send: Callable[[], None] | None, stop: StopSignal | None = None) -> Iterator[None]:
@@ -62,38 +67,17 @@ class WireTap:
             self._local.on_send = self._local.stop = None
 
 
-class _ReusingTransport:
-    """Delegates to an inner transport; each response's body drains its tail when closed early."""
-
-    def __init__(self, inner: Any, stream_class: type, tap: WireTap) -> None:
-        self._inner, self._stream_class, self._tap = inner, stream_class, tap
-
-    def handle_request(self, request: Any) -> Any:
-        response = self._inner.handle_request(request)
-        response.stream = self._stream_class(response.stream, request, self._tap.current_stop())
-        return response
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def __enter__(self) -> _ReusingTransport:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self._inner.__exit__(*exc_info)
-
-
 class _DrainingBody:
-    """A response body that, when closed, first reads what is left of it (bounded).
+    """A response body that, closed while its reader is paused mid-body, first reads the rest (bounded).
 
     Not after a stop: the server is still answering, and the stop wants the connection cut.
+    A reader that read to the end leaves nothing to drain (a pass then would wait for bytes
+    that never come).
     """
 
     def __init__(self, inner: Any, request: Any, stop: StopSignal | None) -> None:
         self._inner, self._request, self._stop = inner, request, stop
         self._reading: Iterator[bytes] | None = None
-        self._drained = False
 
     def __iter__(self) -> Iterator[bytes]:
         # The reader gets the inner pass itself: no layer of ours per read. Holding it here keeps
@@ -103,23 +87,25 @@ class _DrainingBody:
         return self._reading
 
     def close(self) -> None:
-        if not self._drained and not (self._stop is not None and self._stop.is_set()):
+        # httpx closes a response once (Response.is_closed), so this runs once per body.
+        reading, self._reading = self._reading, None
+        paused = inspect.isgenerator(reading) and inspect.getgeneratorstate(reading) == inspect.GEN_SUSPENDED
+        if paused and not (self._stop is not None and self._stop.is_set()):
             self._drain()
-        self._reading = None
         self._inner.close()
 
     def _drain(self) -> None:
-        self._drained = True  # one attempt: a failed drain closes the connection, as it was
-        # A fresh pass over the body reads the rest (none, when the reader read it all): httpcore
-        # takes the read timeout from the request's "timeout" extension as each pass starts
-        # (httpcore docs, "Extensions"), so lowering it here bounds every read of the drain.
+        # A fresh pass reads on where the reader stopped. httpcore takes the read timeout from the
+        # request's "timeout" extension as each pass starts (httpcore docs, "Extensions"): half
+        # the bound per read, checked against half the bound in all, keeps the drain within DRAIN_S.
+        half = DRAIN_S / 2
         timeouts = self._request.extensions.get("timeout")
         if isinstance(timeouts, dict):
-            self._request.extensions["timeout"] = {**timeouts, "read": min(timeouts.get("read") or DRAIN_S, DRAIN_S)}
-        deadline, read = time.perf_counter() + DRAIN_S, 0
+            self._request.extensions["timeout"] = {**timeouts, "read": min(timeouts.get("read") or half, half)}
+        deadline, read = time.perf_counter() + half, 0
         try:
             for part in self._inner:
-                read += len(part)
+                read += len(part)  # one read can bring up to 64 KiB more than the bound
                 if read > DRAIN_BYTES or time.perf_counter() > deadline:
                     break
         except Exception:  # noqa: BLE001 - a failed drain only costs the connection, never the answer
@@ -127,11 +113,7 @@ class _DrainingBody:
 
 
 @cache
-def _transport_class(library: Any) -> type:
-    # httpx and httpx2 each check that a transport and a body are their own base classes.
-    return type("ReusingTransport", (_ReusingTransport, library.BaseTransport), {})
-
-
-@cache
-def _stream_class(library: Any) -> type:
+def _body_class(library: Any) -> type:
+    # httpx and httpx2 each check that a body is their own SyncByteStream; httpx2 is imported
+    # only with the openai client, so the class for each library is made when first needed.
     return type("DrainingBody", (_DrainingBody, library.SyncByteStream), {})

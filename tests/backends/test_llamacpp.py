@@ -42,7 +42,7 @@ def test_stream_answers_one_chunk_per_token(llamacpp_server, make_pane):
 
 def test_streamed_runs_share_one_connection(llamacpp_server, make_pane, monkeypatch):
     # sse-starlette ends the chunked body after `[DONE]`; reading that tail keeps the connection.
-    opened = connections_opened(monkeypatch, int(llamacpp_server.rsplit(":", 1)[1].split("/")[0]))
+    opened = connections_opened(monkeypatch, llamacpp_server)
     pane = _pane(make_pane, llamacpp_server, max_tokens=4)
     records = [_run(pane) for _ in range(3)]
     assert [r.status for r in records] == ["ok"] * 3, records[-1].error_message

@@ -42,7 +42,7 @@ def test_transformers_serve_answers_and_counts_match_server_usage(transformers_s
 @pytest.mark.server
 def test_transformers_serve_streamed_runs_share_one_connection(transformers_server, tiny_model_dir, make_pane, monkeypatch):
     # However a real server (uvicorn) ends its stream, three streamed runs open one connection.
-    opened = connections_opened(monkeypatch, int(transformers_server.rsplit(":", 1)[1].split("/")[0]))
+    opened = connections_opened(monkeypatch, transformers_server)
     pane = make_pane(name="serve", backend="openai", preset="transformers-serve", base_url=transformers_server,
                      model=str(tiny_model_dir), params={"max_tokens": 4})  # fmt: skip
     records = [_run(pane) for _ in range(3)]
