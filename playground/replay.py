@@ -129,7 +129,7 @@ def replay_view(pairs: Sequence[ReplayPair]) -> pd.DataFrame:
                 "new E2E": _seconds(new.e2e_s),
                 "old tokens": _count(old["output_tokens"]),
                 "new tokens": _count(new.output_tokens),
-                "answer": "same" if old["response_text"] == new.response_text else "changed",
+                "answer": _answer_change(old, new),
             }
         )
     return pd.DataFrame(rows, columns=REPLAY_COLUMNS)
@@ -143,6 +143,13 @@ def _seconds(value: float | None) -> str:
 
 def _count(value: int | None) -> str:
     return "" if value is None else str(value)
+
+
+def _answer_change(old: dict, new: RunRecord) -> str:
+    # Only two complete answers compare: a failed or stopped run's text is a fragment, or nothing.
+    if old["status"] != "ok" or new.status != "ok":
+        return ""
+    return "same" if old["response_text"] == new.response_text else "changed"
 
 
 def recent_batches(store: RunStore, limit: int = 50) -> list[tuple[str, str]]:

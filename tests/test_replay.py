@@ -75,6 +75,8 @@ def test_a_count_a_run_lacks_is_an_empty_cell_not_none_or_nan(make_pane, tmp_pat
     # One column holding a count and a gap: left to pandas, "20.0" beside "NaN".
     assert list(view["new status"]) == ["ok", "error"] and list(view["new tokens"]) == ["20", ""]
     assert list(view["old tokens"]) == ["20", "20"] and list(view["new TTFT"])[1] == ""
+    # A failed run has no answer to call "same" or "changed".
+    assert list(view["answer"]) == ["same", ""]
     assert not {"None", "NaN", "nan"} & set(view.to_string(index=False).split())
 
 
