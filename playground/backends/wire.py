@@ -79,6 +79,11 @@ class _DrainingBody:
         self._inner, self._request, self._stop = inner, request, stop
         self._reading: Iterator[bytes] | None = None
 
+    @property
+    def elapsed(self) -> Any:
+        # httpx2's Response.elapsed reads it from its stream (the client's timing wrapper, inside ours).
+        return getattr(self._inner, "elapsed", None)
+
     def __iter__(self) -> Iterator[bytes]:
         # The reader gets the inner pass itself: no layer of ours per read. Holding it here keeps
         # a reader that drops its generator mid-body (the ollama client's, at the `done` object)

@@ -1,5 +1,6 @@
 """The wire tap: streamed answers keep their connection, a late body tail or a stop does not hold a run."""
 
+import importlib
 import itertools
 import time
 
@@ -142,6 +143,16 @@ def test_a_body_read_to_its_end_gets_no_second_pass():
     with httpx.Client(transport=_Transport(body), event_hooks=tap.hooks(httpx)) as client:
         assert client.get("http://127.0.0.1:9/").content == b"answertail"
     assert (body.passes, body.closed) == (1, True)
+
+
+@pytest.mark.parametrize("library", ["httpx", "httpx2"])
+def test_responses_still_say_how_long_they_took(library):
+    # openai's raw responses (`with_raw_response`) read `elapsed`, which httpx2 takes from the body.
+    http = importlib.import_module(library)
+    transport = http.MockTransport(lambda request: http.Response(200, stream=http.ByteStream(b"answer")))
+    with http.Client(transport=transport, event_hooks=WireTap().hooks(http)) as client:
+        response = client.get("http://127.0.0.1:9/")
+    assert response.content == b"answer" and response.elapsed.total_seconds() >= 0
 
 
 def test_a_body_that_goes_on_is_read_only_up_to_the_bound():
