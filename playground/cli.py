@@ -257,7 +257,7 @@ def report_runs(records: list[RunRecord], store_location: str, csv_path: Path | 
     frame = runs_frame(r.as_row() for r in records)
     print(summary_view(summary_frame(frame)).to_string(index=False))
     print_failures(records)
-    print(f"{len(records)} runs logged to {store_location}")
+    print(f"{counted(len(records), 'run')} logged to {store_location}")
     if csv_path is not None:
         print(f"CSV written to {write_runs_csv(frame, csv_path)}")
 

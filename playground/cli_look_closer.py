@@ -68,7 +68,7 @@ def command_replay(args: argparse.Namespace) -> int:
         pairs = replay(store, FanOutRunner(store), build_panes(config), args.batch_id, args.panes, args.repeat)
     print(replay_view(pairs).to_string(index=False))
     print_failures([pair.new for pair in pairs])
-    print(f"{len(pairs)} runs logged to {store.location}")
+    print(f"{counted(len(pairs), 'run')} logged to {store.location}")
     return 0 if any(pair.new.status == "ok" for pair in pairs) else 1
 
 
@@ -103,7 +103,7 @@ class _SweepProgress:
 
         self.records += level_records
         self.levels_done += 1
-        print(f"concurrency {level}: {len(level_records)} runs", file=sys.stderr)
+        print(f"concurrency {level}: {counted(len(level_records), 'run')}", file=sys.stderr)
         left = ", ".join(str(later) for later in self.sweep.plan.levels[self.levels_done :])
         if left and failed_for_good(level_records):
             self.sweep.stop()
@@ -130,4 +130,4 @@ def _report_sweep(records: list[RunRecord], store_location: str, plot_path: Path
             print(f"plot written to {plot_path}")
     if csv_path is not None:
         print(f"CSV written to {write_runs_csv(frame, csv_path)}")
-    print(f"{len(records)} runs logged to {store_location}")
+    print(f"{counted(len(records), 'run')} logged to {store_location}")

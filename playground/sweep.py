@@ -2,7 +2,8 @@
 
 Each level keeps `level` requests in flight (a new one starts as soon as one ends) until the
 level's `requests` have been sent or its deadline passes; runs still in flight then are cancelled
-and logged as `cancelled`, as Stop does. Every run goes through the one runner and metrics wrapper
+and logged as `cancelled`, as Stop does. A level whose first `level` runs all failed in a way more
+requests cannot fix sends no more. Every run goes through the one runner and metrics wrapper
 with `load_level` set, so the figures below are read from the logged records only.
 
 A pane's backend may be shared and may serve fewer requests than the level at once: a local
@@ -129,6 +130,10 @@ class Sweep:
             with self._lock:
                 self._in_flight.discard(batch)
                 state.records += records
+                # The first wave failed for good (unreachable, bad key, no such model): the rest of
+                # the level would only repeat it, each with its retries.
+                if len(state.records) >= min(level, self.plan.requests) and failed_for_good(state.records):
+                    state.over = True
 
     def _end_level(self, state: _LevelState) -> None:
         """The deadline passed: start nothing more at this level and cancel what is in flight."""

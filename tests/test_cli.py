@@ -84,7 +84,7 @@ def test_compare_logs_to_the_store_url_from_the_environment_unless_store_names_a
         option_log = tmp_path / "option-log.sqlite"
         to_option = _compare(tmp_path, config, "--prompt", "hi", "--store", str(option_log))
     assert to_env.returncode == 0, to_env.stderr
-    assert f"1 runs logged to {postgres_url}" in to_env.stdout and not file_log.exists()
+    assert f"1 run logged to {postgres_url}" in to_env.stdout and not file_log.exists()
     assert [row["pane"] for row in RunStore(postgres_url).rows()] == ["o"]
     assert to_option.returncode == 0, to_option.stderr
     assert RunStore(option_log).count() == 1 and RunStore(postgres_url).count() == 1

@@ -9,7 +9,7 @@ from playground.runner import FanOutRunner
 from playground.store import RunStore
 from playground.sweep import Sweep, SweepPlan, failed_for_good, parse_levels, sweep_plot, sweep_table
 from playground.tables import runs_frame
-from playground.testing.loopback import OpenAIServer, Script
+from playground.testing.loopback import OpenAIServer, Script, free_port
 from tests.fakes import record_with
 from tests.support import wait_until
 
@@ -80,6 +80,15 @@ def test_plans_and_levels_are_checked_with_clear_messages():
         SweepPlan(levels=(0, 2), requests=4, prompt="hi")
     with pytest.raises(InputError, match="requests per level"):
         SweepPlan(levels=(1,), requests=0, prompt="hi")
+
+
+def test_a_level_whose_first_wave_cannot_connect_sends_no_more(make_pane, tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    pane = make_pane(name="p", backend="openai", model="m", base_url=f"http://127.0.0.1:{free_port()}/v1", max_retries=0)
+    plan = SweepPlan(levels=(2,), requests=12, prompt="hi")
+    records = Sweep(pane, FanOutRunner(store), plan).run()
+    # Each of the two workers may have started one more before the other's failure was in.
+    assert 2 <= len(records) <= 3 and {r.error_type for r in records} == {"unreachable"}
 
 
 def test_a_level_has_failed_for_good_only_when_every_run_failed_in_a_way_more_requests_cannot_fix():
