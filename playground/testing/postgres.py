@@ -66,6 +66,15 @@ def _service_account() -> pwd.struct_passwd | None:
         ) from None
 
 
+def _as_user(command: list[str], account: pwd.struct_passwd | None) -> list[str]:
+    """`command` run as the server's account when we are root (`runuser`, util-linux)."""
+    if account is None:
+        return command
+    # runuser lives in /usr/sbin, which a shell's PATH may lack (a plain user's, or `env -i`).
+    runuser = shutil.which("runuser", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    return [runuser or "runuser", "-u", SERVICE_USER, "--", *command]
+
+
 class PostgresServer:
     """`with PostgresServer() as server: server.create_database()` → a SQLAlchemy URL of a new, empty database."""
 
@@ -78,7 +87,7 @@ class PostgresServer:
         self._stopper = weakref.finalize(self, _stop, self.bin, self.folder, self.account, None)
 
     def _as_server_user(self, command: list[str]) -> list[str]:
-        return command if self.account is None else ["runuser", "-u", SERVICE_USER, "--", *command]
+        return _as_user(command, self.account)
 
     def _run(self, *command: str, timeout: float = _START_TIMEOUT_S) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -140,9 +149,7 @@ class PostgresServer:
 
 def _stop(bin_folder: Path, folder: Path, account: pwd.struct_passwd | None, watchdog: subprocess.Popen | None) -> None:
     if (folder / "data" / "postmaster.pid").exists():
-        command = [str(bin_folder / "pg_ctl"), "-D", str(folder / "data"), "-m", "fast", "-w", "stop"]
-        if account is not None:
-            command = ["runuser", "-u", SERVICE_USER, "--", *command]
+        command = _as_user([str(bin_folder / "pg_ctl"), "-D", str(folder / "data"), "-m", "fast", "-w", "stop"], account)
         subprocess.run(command, capture_output=True, timeout=_START_TIMEOUT_S, check=False)
     if watchdog is not None:
         watchdog.kill()
