@@ -26,7 +26,8 @@ GAPS_S = (0.005, 0.02)
 TOKENS = 20
 
 
-def measure(kind: str, delay: float, gap: float, repeats: int, frozen: bool) -> dict[str, list[float]]:
+def measure(kind: str, delay: float, gap: float, repeats: int, frozen: bool) -> tuple[dict[str, list[float]], int]:
+    """The cell's errors, and how many connections its runs opened."""
     if frozen:
         gc.collect()
         gc.freeze()
@@ -48,8 +49,8 @@ def measure(kind: str, delay: float, gap: float, repeats: int, frozen: bool) -> 
             errors["ttft_vs_injected"].append(record.ttft_s - delay)
             errors["ttft_vs_server"].append(run.content_instants[0] - written[0])
             errors["itl_p50"].append(record.itl_p50_s - gap)
-        errors["connections"] = [server.connections()]
-    return errors
+        opened = server.connections()
+    return errors, opened
 
 
 def main() -> None:
@@ -64,13 +65,13 @@ def main() -> None:
     tune_interpreter()
     rows, worst_server, worst_injected, worst_itl = [], [], [], []
     unfrozen_injected: list[float] = []
-    connections: list[float] = []
+    connections: list[int] = []
     for kind in ("openai", "ollama"):
         for delay in delays:
             for gap in GAPS_S:
                 for frozen in (True, False) if len(rows) % 2 == 0 else (False, True):
-                    errors = measure(kind, delay, gap, repeats, frozen)
-                    connections += errors.pop("connections")
+                    errors, opened = measure(kind, delay, gap, repeats, frozen)
+                    connections.append(opened)
                     ms = {k: [v * 1000 for v in values] for k, values in errors.items()}
                     injected, served, itl = ms["ttft_vs_injected"], ms["ttft_vs_server"], ms["itl_p50"]
                     cell = [kind, int(delay * 1000), int(gap * 1000), "frozen" if frozen else "unfrozen"]
@@ -83,7 +84,7 @@ def main() -> None:
                     worst_injected += injected
                     worst_itl += [abs(v) for v in itl]
     print(f"machine: {machine()}; {repeats} runs per cell after one connection warm-up; errors in ms; "
-          f"connections opened per cell: {min(connections):.0f}-{max(connections):.0f}")
+          f"connections opened per cell: {min(connections)}-{max(connections)}")
     table(
         ["client", "delay", "gap", "heap", "vs_inj_p50", "vs_inj_p99", "vs_srv_p50", "vs_srv_p99", "itl_err_p50",
          "|itl_err|_p99"],

@@ -124,7 +124,7 @@ def main() -> None:
         store = RunStore(f"{folder}/runs.sqlite")
         controller = build_controller(parse_config({"panes": panes}), store)
         demo = build_page(controller)
-        freeze_startup_heap()  # as `python -m playground` does once its panes are prepared
+        freeze_startup_heap()  # as the page does; here before its panes are prepared (the first run prepares them)
         url, _ = launch(demo, "127.0.0.1", free_port())
         try:
             with sync_playwright() as playwright:

@@ -23,7 +23,8 @@ STOP_POLL_S = 0.05
 
 
 class Preparation:
-    """Prepares panes one after another in a thread: panes without weights first, as they are quick.
+    """Prepares panes one after another, in a background thread (`start`) or the caller's (`run`):
+    panes without weights first, as they are quick.
 
     `after` runs once every pane is prepared (the page freezes its start-up heap there, so loaded
     models are frozen too). A pane whose preparation fails counts as ready: its run reports why.
@@ -91,5 +92,6 @@ class Preparation:
         return not stop.is_set()
 
     def wait_all(self, timeout: float | None = None) -> bool:
+        """Wait until every pane is prepared (no Stop); False when `timeout` passes first."""
         self.start()
         return self._all_ready.wait(timeout)

@@ -111,7 +111,7 @@ def replay(
 
 
 def replay_view(pairs: Sequence[ReplayPair]) -> pd.DataFrame:
-    """Old beside new, one row per new run; `answer` says whether the answer text changed."""
+    """Old beside new, one row per new run; `answer` says whether the answer text changed, when both runs answered."""
     rows = []
     for pair in pairs:
         old, new = pair.old, pair.new

@@ -94,10 +94,10 @@ class Sweep:
 
     def _run_level(self, level: int) -> list[RunRecord]:
         batch_id = uuid.uuid4().hex
-        state = _LevelState(remaining=self.plan.requests)
+        state = _LevelState(remaining=self.plan.requests, first_wave=min(level, self.plan.requests))
         workers = [
             threading.Thread(target=self._worker, args=(level, batch_id, state), name=f"sweep-{level}-{i}", daemon=True)
-            for i in range(min(level, self.plan.requests))
+            for i in range(state.first_wave)
         ]
         for worker in workers:
             worker.start()
@@ -132,7 +132,7 @@ class Sweep:
                 state.records += records
                 # The first wave failed for good (unreachable, bad key, no such model): the rest of
                 # the level would only repeat it, each with its retries.
-                if len(state.records) >= min(level, self.plan.requests) and failed_for_good(state.records):
+                if len(state.records) >= state.first_wave and failed_for_good(state.records):
                     state.over = True
 
     def _end_level(self, state: _LevelState) -> None:
@@ -162,6 +162,7 @@ def _cancel_all(batches: Sequence[Batch]) -> None:
 @dataclass
 class _LevelState:
     remaining: int
+    first_wave: int  # runs in flight at once: one per worker
     over: bool = False
 
     def __post_init__(self) -> None:

@@ -224,10 +224,11 @@ class OllamaBackend(Backend):
 
     def _events(self, chunks: Iterator[ollama.ChatResponse], stop: StopSignal) -> Iterator[BackendEvent]:
         splitter = ThinkSplitter()
+        # Closing the client's generator closes the HTTP response.
+        close = getattr(chunks, "close", lambda: None)
         for chunk in chunks:
             if stop.is_set():
-                # Closing the client's generator closes the HTTP response.
-                getattr(chunks, "close", lambda: None)()
+                close()
                 return
             message = chunk.message
             emitted = False
@@ -242,7 +243,7 @@ class OllamaBackend(Backend):
             if chunk.done:
                 yield from splitter.flush()
                 # Ending the response now reads its last empty chunk, so the next run reuses the connection.
-                getattr(chunks, "close", lambda: None)()
+                close()
                 yield Usage(chunk.prompt_eval_count, chunk.eval_count, source="ollama")
                 yield ServerTimings(
                     load_s=_ns_to_s(chunk.load_duration),

@@ -226,10 +226,10 @@ def _wire_page_events(demo: gr.Blocks, controller: Controller, view: PageView) -
     """What happens as a page opens and closes, and the results area's events."""
     unlimited = {"concurrency_limit": None}
     headers = [p.header for p in view.panes]
-    # A dict, so that one pane's single header is not taken for a list of outputs.
 
     async def current_headers() -> AsyncIterator[dict]:
-        # Asking servers may take seconds: in a thread, so the page's event loop stays free.
+        # Asking servers may take seconds: in a thread, so the page's event loop stays free. A dict,
+        # so that one pane's single header is not taken for a list of outputs.
         yield dict(zip(headers, await asyncio.to_thread(controller.headers), strict=True))
         if controller.preparing():
             await controller.until_prepared()
@@ -237,8 +237,11 @@ def _wire_page_events(demo: gr.Blocks, controller: Controller, view: PageView) -
 
     demo.load(current_headers, None, headers, api_name="headers", **unlimited)
     models = [pane.controls.model for pane in view.panes]
-    offered = partial(model_choices, controller.panes)
-    demo.load(lambda: dict(zip(models, offered(), strict=True)), None, models, api_visibility="private", **unlimited)
+
+    def offered() -> dict:
+        return dict(zip(models, model_choices(controller.panes), strict=True))
+
+    demo.load(offered, None, models, api_visibility="private", **unlimited)
     unset = [number for pane in view.panes for number in pane.controls.unset_numbers()]
     if unset:
         demo.load(lambda: dict.fromkeys(unset), None, unset, api_visibility="private", **unlimited)

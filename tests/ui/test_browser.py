@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 
 # Press of Stop → every pane's run logged as cancelled.
 EXPECTED_STOP_S = 0.3
-# A pane's last token → its final text on the screen (the page's goal; 16–298 ms per pane measured on a 2-core VM).
+# A pane's last token → its final text on the screen (the page's goal; measured figures: benchmarks/RESULTS.md, ui).
 EXPECTED_FINAL_RENDER_MS = 150
 _record_figure = FigureFile(ARTIFACTS / "figures.json").record
 _open, _send = open_page, send

@@ -84,7 +84,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.connections += 1
+        with self.server.connections_lock:
+            self.server.connections += 1
         # Without this, Nagle's algorithm and delayed ACKs add up to 40 ms to small chunks.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -158,6 +159,7 @@ class _LoopbackServer(ThreadingHTTPServer):
     requests: list[dict[str, Any]]
     write_times: list[list[float]]
     connections: int
+    connections_lock: threading.Lock
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that leaves mid-answer (Stop, a test's early close) is normal here.
@@ -176,6 +178,7 @@ class LoopbackServer:
         self._server.requests = []
         self._server.write_times = []
         self._server.connections = 0
+        self._server.connections_lock = threading.Lock()
         self._status_counts: dict[str, int] = {}
         self._counts_lock = threading.Lock()
         self._lifetime = threading.Timer(max_lifetime_s, self.stop)
