@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import operator
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -141,8 +142,17 @@ class MeteredRun:
         try:
             # Backends end their own stream when the stop signal is set (the local model after one
             # more decode step), so what they finish with, such as exact token counts, is kept.
+            clock, observe = self._clock, self._observe
+            content, text = self._timeline.content, self._collected.text
             for event in events:
-                self._observe(event, self._clock())
+                now = clock()
+                # The event nearly every chunk brings, handled here without a call: answer text
+                # after the first one (`_observe` does the rest, the same way).
+                if type(event) is TextDelta and content and event.text:
+                    content.append(now)
+                    text.append(event.text)
+                else:
+                    observe(event, now)
                 yield event
             if self.request.stop.is_set():
                 self._status = "cancelled"
@@ -240,7 +250,9 @@ class MeteredRun:
         # A cancelled run may be recorded from another thread while its own is stuck: ask no server then.
         counter = self.backend.count_tokens if self._status != "cancelled" else None
         streamed_chunks = len(timeline.content) if self.request.stream else 0
-        tokens = token_counts(collected.usage, self.text, self.reasoning, streamed_chunks, counter)
+        # Joined once: a long answer is thousands of pieces.
+        text, reasoning = self.text, self.reasoning
+        tokens = token_counts(collected.usage, text, reasoning, streamed_chunks, counter)
         output_tokens = tokens.output
         timings = collected.timings or ServerTimings()
         sent_event = collected.sent or RequestSent(params={})
@@ -265,13 +277,13 @@ class MeteredRun:
             error_type=self._error_type(),
             error_message=self._error_message(),
             http_status=getattr(self._error, "http_status", None),
-            partial=self._status != "ok" and bool(self.text or self.reasoning),
+            partial=self._status != "ok" and bool(text or reasoning),
             ttft_s=latency.ttft,
             ttfc_s=latency.ttfc,
             e2e_s=latency.e2e,
             tpot_s=_per_token(latency, output_tokens, self.request.stream),
-            itl_p50_s=percentile(latency.gaps, 50),
-            itl_p95_s=percentile(latency.gaps, 95),
+            itl_p50_s=percentile_of_sorted(latency.sorted_gaps, 50),
+            itl_p95_s=percentile_of_sorted(latency.sorted_gaps, 95),
             decode_tps=_decode_tps(latency, output_tokens, self.request.stream),
             e2e_tps=output_tokens / latency.e2e if output_tokens and latency.e2e else None,
             input_tokens=tokens.input,
@@ -280,7 +292,7 @@ class MeteredRun:
             token_source=tokens.source,
             token_note=tokens.note,
             content_chunks=len(timeline.content),
-            stalls=count_stalls(self.chunk_offsets_s, self.request.stream),
+            stalls=count_stalls(latency.sorted_gaps, self.request.stream),
             server_load_s=timings.load_s,
             server_prompt_eval_s=timings.prompt_eval_s,
             server_eval_s=timings.eval_s,
@@ -299,8 +311,8 @@ class MeteredRun:
             params_json=json.dumps(sent_event.params, sort_keys=True, ensure_ascii=False),
             ignored_params=",".join(sent_event.ignored_params),
             prompt=_last_user_message(self.request),
-            response_text=self.text,
-            reasoning_text=self.reasoning,
+            response_text=text,
+            reasoning_text=reasoning,
         )
 
     def _error_type(self) -> str | None:
@@ -324,7 +336,8 @@ class _Latency:
     ttft: float | None
     ttfc: float | None
     e2e: float | None
-    gaps: tuple[float, ...]
+    # Between content chunks, in ascending order: sorted once for the percentiles and the stalls.
+    sorted_gaps: list[float]
 
 
 def _latencies(timeline: _Timeline, sent: float, streaming: bool) -> _Latency:
@@ -333,12 +346,12 @@ def _latencies(timeline: _Timeline, sent: float, streaming: bool) -> _Latency:
         # The user sees nothing before the complete response arrives.
         done = content[-1] if content else timeline.first_chunk
         e2e = done - sent if done is not None else None
-        return _Latency(ttft=e2e, ttfc=e2e, e2e=e2e, gaps=())
+        return _Latency(ttft=e2e, ttfc=e2e, e2e=e2e, sorted_gaps=[])
     ttfc = timeline.first_chunk - sent if timeline.first_chunk is not None else None
     if not content:
-        return _Latency(ttft=None, ttfc=ttfc, e2e=ttfc, gaps=())
-    gaps = tuple(later - earlier for earlier, later in zip(content, content[1:], strict=False))
-    return _Latency(ttft=content[0] - sent, ttfc=ttfc, e2e=content[-1] - sent, gaps=gaps)
+        return _Latency(ttft=None, ttfc=ttfc, e2e=ttfc, sorted_gaps=[])
+    gaps = sorted(map(operator.sub, content[1:], content))
+    return _Latency(ttft=content[0] - sent, ttfc=ttfc, e2e=content[-1] - sent, sorted_gaps=gaps)
 
 
 def _per_token(latency: _Latency, output_tokens: int | None, streaming: bool) -> float | None:
@@ -354,9 +367,13 @@ def _decode_tps(latency: _Latency, output_tokens: int | None, streaming: bool) -
 
 def percentile(values: tuple[float, ...] | list[float], q: float) -> float | None:
     """Linear-interpolated percentile (numpy's default method); None for no values."""
-    if not values:
+    return percentile_of_sorted(sorted(values), q)
+
+
+def percentile_of_sorted(ordered: list[float], q: float) -> float | None:
+    """`percentile` of values already in ascending order."""
+    if not ordered:
         return None
-    ordered = sorted(values)
     position = (len(ordered) - 1) * q / 100
     lower = math.floor(position)
     upper = min(lower + 1, len(ordered) - 1)

@@ -1,11 +1,13 @@
 """Stall detection on a run's chunk offsets, and a stall from a real stream to the run log."""
 
+import random
+
 import pytest
 
 from playground.runner import FanOutRunner, PaneJob
 from playground.store import RunStore
 from playground.testing.loopback import OllamaServer, OpenAIServer, Script
-from playground.timeline import STALL_MIN_S, count_stalls, find_stalls
+from playground.timeline import STALL_MIN_S, count_stalls, find_stalls, gaps
 
 
 def steady(n: int, gap: float) -> list[float]:
@@ -36,7 +38,25 @@ def test_a_slow_but_even_stream_has_no_stalls():
 def test_non_streamed_runs_have_no_count_and_short_ones_none():
     assert count_stalls([1.0], streaming=False) is None
     assert count_stalls([], streaming=True) == 0
-    assert count_stalls([0.3], streaming=True) == 0
+    assert count_stalls([0.01], streaming=True) == 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_record_count_matches_the_stalls_found(seed):
+    """The record counts stalls from its sorted gaps; the views list them from offsets: same line."""
+    rng = random.Random(seed)
+    offsets = [0.1]
+    for _ in range(rng.randrange(1, 60)):
+        base = rng.choice((0.005, 0.02, 0.1))
+        gap = base * rng.uniform(0.5, 1.5) if rng.random() > 0.1 else rng.choice((STALL_MIN_S, 0.3, 2.0))
+        offsets.append(offsets[-1] + gap)
+    assert count_stalls(sorted(gaps(offsets)), streaming=True) == len(find_stalls(offsets))
+
+
+def test_a_gap_exactly_at_the_line_is_no_stall_either_way():
+    offsets = [0.0, 0.015625, 0.03125, 0.046875, 0.046875 + STALL_MIN_S]  # exact in binary
+    assert offsets[-1] - offsets[-2] == STALL_MIN_S
+    assert find_stalls(offsets) == [] and count_stalls(sorted(gaps(offsets)), streaming=True) == 0
 
 
 # ---- end to end: a scripted server's pause becomes one logged stall, at the right chunk ----------

@@ -199,7 +199,8 @@ class OllamaBackend(Backend):
 
     def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
         policy = RetryPolicy(self.options.max_retries, self.options.max_retry_wait_s)
-        yield from retrying(partial(self._attempt, request), policy, request.stop)
+        # Returned, not delegated to: one generator fewer for every chunk to pass through.
+        return retrying(partial(self._attempt, request), policy, request.stop)
 
     def _attempt(self, request: ChatRequest) -> Iterator[BackendEvent]:
         with converted_errors(partial(convert_ollama_error, backend=self)):

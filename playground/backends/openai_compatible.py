@@ -153,7 +153,8 @@ class OpenAIBackend(Backend):
 
     def stream(self, request: ChatRequest) -> Iterator[BackendEvent]:
         policy = RetryPolicy(self.options.max_retries, self.options.max_retry_wait_s)
-        yield from retrying(partial(self._attempt, request), policy, request.stop)
+        # Returned, not delegated to: one generator fewer for every chunk to pass through.
+        return retrying(partial(self._attempt, request), policy, request.stop)
 
     def _attempt(self, request: ChatRequest) -> Iterator[BackendEvent]:
         with converted_errors(partial(convert_openai_error, backend=self)):
