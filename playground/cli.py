@@ -21,7 +21,7 @@ from playground.preparation import Preparation
 from playground.records import RunRecord
 from playground.runner import FanOutRunner
 from playground.store import RunStore, resolve_store_location
-from playground.tables import runs_frame, summary_frame, summary_view, write_runs_csv
+from playground.tables import counted, runs_frame, summary_frame, summary_view, write_runs_csv
 
 if TYPE_CHECKING:
     from playground.testing.tiny_model import TinyModelSpec
@@ -247,10 +247,6 @@ def _compare_once(args: argparse.Namespace, panes: list, prompts: tuple[str, ...
         progress.close()
     report_runs(records, store.location, args.csv)
     return 0 if any(r.status == "ok" for r in records) else 1
-
-
-def counted(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def report_runs(records: list[RunRecord], store_location: str, csv_path: Path | None) -> None:

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from playground.backends.base import MODES
-from playground.cli import counted, print_failures, report_runs, selected_panes
+from playground.cli import print_failures, report_runs, selected_panes
 from playground.config import load_config
 from playground.errors import PlaygroundError
 from playground.panes import build_panes
 from playground.records import RunRecord
 from playground.runner import FanOutRunner
 from playground.store import RunStore, resolve_store_location
-from playground.tables import runs_frame, write_runs_csv
+from playground.tables import counted, runs_frame, write_runs_csv
 
 if TYPE_CHECKING:
     from playground.sweep import Sweep

@@ -180,16 +180,21 @@ class FanOutRunner:
         # Panes being prepared in the background (the page): a run waits for all of them, unmeasured.
         self.preparation = preparation
 
-    def prepare(self, panes: Sequence[Pane]) -> None:
+    def prepare(self, panes: Sequence[Pane], stop: threading.Event | None = None) -> bool:
         """Load models and open clients before any timed run, one pane after another.
 
         With a background preparation (the page), wait for it first, so no pane is prepared by two
         threads at once; preparing an already prepared pane costs nothing. A failure is left for the
-        run itself to report as that pane's error.
+        run itself to report as that pane's error. False when `stop` is set during that wait: then
+        nothing more is prepared (a sweep stopped while the page loads a model ends at once).
         """
         if self.preparation is not None:
-            self.preparation.wait_all()
+            if stop is None:
+                self.preparation.wait_all()
+            elif not self.preparation.wait(stop):
+                return False
         Preparation(panes).run()
+        return True
 
     def start(self, jobs: Sequence[PaneJob], batch_id: str | None = None) -> Batch:
         batch_id = batch_id or uuid.uuid4().hex

@@ -81,8 +81,9 @@ class Sweep:
 
     def run(self, on_level: Callable[[int, list[RunRecord]], None] | None = None) -> list[RunRecord]:
         """Every level in turn; Ctrl-C stops the sweep as `stop()` does, then re-raises."""
-        self.runner.prepare([self.pane])
         records: list[RunRecord] = []
+        if not self.runner.prepare([self.pane], self._stopped):
+            return records
         for level in self.plan.levels:
             if self.stopped:
                 break

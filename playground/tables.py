@@ -135,3 +135,8 @@ def read_runs_csv(path: str | Path) -> pd.DataFrame:
         if SCHEMA[column].nullable:
             frame[column] = frame[column].map(lambda value: value or None)
     return runs_frame(frame.to_dict("records"))
+
+
+def counted(count: int, noun: str) -> str:
+    """"1 run", "3 runs": a count as people write it."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

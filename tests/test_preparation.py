@@ -8,6 +8,7 @@ import time
 from playground.preparation import Preparation
 from playground.runner import FanOutRunner, PaneJob
 from playground.store import RunStore
+from playground.sweep import Sweep, SweepPlan
 from playground.testing.loopback import OpenAIServer, Script
 from tests.support import wait_until
 
@@ -114,3 +115,23 @@ def test_a_run_stopped_before_it_began_does_not_use_up_the_panes_warm_up(make_pa
         first, second = (runner.run([PaneJob(pane, pane.build_request("hi"))])[0] for _ in range(2))
     assert cancelled.status == "cancelled" and not cancelled.warmup
     assert (first.warmup, second.warmup) == (True, False)
+
+
+def test_a_sweep_stopped_while_the_page_prepares_its_panes_ends_without_runs(make_pane, tmp_path):
+    release, prepared = threading.Event(), []
+    pane = _held(make_pane(name="slow", backend="openai", model="m", base_url="http://127.0.0.1:9/v1"), release, prepared)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        runner = FanOutRunner(store, preparation=Preparation([pane]).start())
+        sweep = Sweep(pane, runner, SweepPlan(levels=(1, 2), requests=2, prompt="hi", level_deadline_s=30))
+        outcome: list = []
+        worker = threading.Thread(target=lambda: outcome.append(sweep.run()), daemon=True)
+        worker.start()
+        time.sleep(0.2)
+        assert worker.is_alive(), "the sweep should wait for the pane being prepared"
+        sweep.stop()
+        worker.join(10)
+        stopped_while_preparing = worker.is_alive() is False and not prepared
+        release.set()
+        logged = store.rows()
+    assert stopped_while_preparing, "Stop did not end the wait for the panes"
+    assert outcome == [[]] and logged == []

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from playground.records import COLUMNS, SCHEMA
-from playground.tables import SUMMARY_COLUMNS, read_runs_csv, runs_frame, summary_frame, summary_view, write_runs_csv
+from playground.tables import SUMMARY_COLUMNS, counted, read_runs_csv, runs_frame, summary_frame, summary_view, write_runs_csv
 from tests.fakes import record_with
 
 
@@ -86,3 +86,7 @@ def test_an_interval_resting_on_estimated_tokens_is_marked():
     records = [record_with(run_id=f"r{i}", token_source="estimate", decode_tps=80.0 + i) for i in range(4)]
     view = summary_view(summary_frame(runs_frame(r.as_row() for r in records)))
     assert view.at[0, "decode_tps_p50_ci95"].startswith("~") and not view.at[0, "ttft_s_p50_ci95"].startswith("~")
+
+
+def test_counts_read_as_people_write_them():
+    assert [counted(n, "run") for n in (0, 1, 2)] == ["0 runs", "1 run", "2 runs"]

@@ -19,7 +19,7 @@ from playground.errors import PlaygroundError
 from playground.replay import REPLAY_COLUMNS, recent_batches, replay, replay_view
 from playground.stats import COMPARED_METRICS, PAIRED_COLUMNS, Side, compare_sides, comparisons_view
 from playground.sweep import SWEEP_COLUMNS, Sweep, SweepPlan, parse_levels, sweep_plot, sweep_table
-from playground.tables import runs_frame
+from playground.tables import counted, runs_frame
 from playground.ui.controller import Controller, refusal
 
 SCOPES = ("this session", "whole log")
@@ -108,9 +108,9 @@ class LookCloser:
                 if level is None:
                     break
                 records += level_records
-                yield self._sweep_view(records, f"Concurrency {level}: {len(level_records)} runs logged.")
+                yield self._sweep_view(records, f"Concurrency {level}: {counted(len(level_records), 'run')} logged.")
             done = "Stopped: runs in flight were logged as cancelled." if sweep.stopped else "Sweep finished."
-            yield self._sweep_view(records, f"{done} {len(records)} runs logged (load_level column).")
+            yield self._sweep_view(records, f"{done} {counted(len(records), 'run')} logged (load_level column).")
         finally:
             with self._lock:
                 self._sweeps.pop(session_id, None)

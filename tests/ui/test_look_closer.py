@@ -43,7 +43,7 @@ def test_the_tab_replays_a_batch_compares_two_panes_and_sweeps_one(serve_app):
     by_metric = {row[0]: row for row in paired["data"]}
     assert by_metric["ttft_s"][paired["headers"].index("verdict")] == "A faster"
     assert table["headers"][0] == "concurrency" and [row[0] for row in table["data"]] == [1, 2]
-    assert "Sweep finished" in status
+    assert "Sweep finished. 4 runs logged" in status
     levels = [r["load_level"] for r in app.store.rows() if r["load_level"] is not None]
     assert sorted(levels) == [1, 1, 2, 2]
 
