@@ -211,6 +211,7 @@ class MeteredRun:
         self._error = exc
 
     def _observe(self, event: BackendEvent, now: float) -> None:
+        # `__iter__` handles answer text after the first chunk itself, as the TextDelta branch here does.
         timeline, collected = self._timeline, self._collected
         kind = type(event)
         if kind is RequestSent:

@@ -36,8 +36,8 @@ def find_stalls(offsets_s: Sequence[float]) -> list[Stall]:
 
 
 def count_stalls(sorted_gaps_s: Sequence[float], streaming: bool) -> int | None:
-    """How many stalls `find_stalls` finds, from the run's gaps in ascending order (no sorting, no list of
-    stalls: this runs for every record); None for a non-streamed run (its single chunk has no rhythm)."""
+    """How many stalls `find_stalls` would find in the same gaps, given in ascending order (no sorting, no
+    list of stalls: this runs for every record); None for a non-streamed run (its single chunk has no rhythm)."""
     if not streaming:
         return None
     if not sorted_gaps_s:

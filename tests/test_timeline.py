@@ -41,16 +41,26 @@ def test_non_streamed_runs_have_no_count_and_short_ones_none():
     assert count_stalls([0.01], streaming=True) == 0
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(60))
 def test_the_record_count_matches_the_stalls_found(seed):
-    """The record counts stalls from its sorted gaps; the views list them from offsets: same line."""
+    """The record counts stalls from its sorted gaps; the views list them from offsets: same line.
+
+    One rhythm per timeline, slow enough that 4× its median, not the 0.25 s floor, often draws the line,
+    with candidate stalls on both sides of it and odd and even gap counts."""
     rng = random.Random(seed)
+    base = rng.choice((0.005, 0.05, 0.1, 0.2))
     offsets = [0.1]
-    for _ in range(rng.randrange(1, 60)):
-        base = rng.choice((0.005, 0.02, 0.1))
-        gap = base * rng.uniform(0.5, 1.5) if rng.random() > 0.1 else rng.choice((STALL_MIN_S, 0.3, 2.0))
+    for _ in range(rng.randrange(1, 40)):
+        gap = base * rng.uniform(0.8, 1.2) if rng.random() > 0.25 else base * rng.choice((3.0, 3.9, 4.1, 5.0, 12.0))
         offsets.append(offsets[-1] + gap)
     assert count_stalls(sorted(gaps(offsets)), streaming=True) == len(find_stalls(offsets))
+
+
+def test_with_an_even_count_the_median_is_the_mean_of_the_middle_two():
+    offsets = [0.0]
+    for gap in (0.1, 0.3, 0.1, 0.3, 0.1, 1.0):  # median 0.2: the line is 0.8, so 1.0 is a stall
+        offsets.append(offsets[-1] + gap)
+    assert len(find_stalls(offsets)) == 1 and count_stalls(sorted(gaps(offsets)), streaming=True) == 1
 
 
 def test_a_gap_exactly_at_the_line_is_no_stall_either_way():

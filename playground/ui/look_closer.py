@@ -109,8 +109,7 @@ class LookCloser:
                     break
                 records += level_records
                 yield self._sweep_view(records, f"Concurrency {level}: {counted(len(level_records), 'run')} logged.")
-            done = "Stopped: runs in flight were logged as cancelled." if sweep.stopped else "Sweep finished."
-            yield self._sweep_view(records, f"{done} {counted(len(records), 'run')} logged (load_level column).")
+            yield self._sweep_view(records, _sweep_ending(sweep, records))
         finally:
             with self._lock:
                 self._sweeps.pop(session_id, None)
@@ -251,3 +250,13 @@ def _sweep_section(look: LookCloser) -> None:
         do_sweep, [pane, levels, requests, mode, deadline, prompt], [table, figure, status], api_name="sweep", concurrency_limit=1
     )
     stop_sweep.click(do_stop, None, None, api_name="sweep_stop", concurrency_limit=None)
+
+
+def _sweep_ending(sweep: Sweep, records: Sequence[Any]) -> str:
+    if not sweep.stopped:
+        done = "Sweep finished."
+    elif records:
+        done = "Stopped: runs in flight were logged as cancelled."
+    else:
+        done = "Stopped before any request was sent."
+    return f"{done} {counted(len(records), 'run')} logged (load_level column)."
