@@ -19,6 +19,8 @@ BOUNDS = {
     "fanout": ("fanout_ratio_worst", lambda v: v < 1.5),
     "ttft_fidelity": ("ttft_fidelity_p99", lambda v: v < 50),
     "overhead": ("overhead_ratio_worst", lambda v: v > 0.4),
+    # A few µs per chunk; a hundred would mean work per chunk that grows with the answer.
+    "own_cost": ("own_cost_us_worst", lambda v: v < 100),
     "local": ("local_ratio_worst", lambda v: v > 0.5),
     "ui": ("ui_final_render_p50", lambda v: v < 5000),
     "startup": ("startup_remote_only", lambda v: v < 60),
