@@ -156,8 +156,10 @@ def serve_app(tmp_path) -> Iterator:
         return RunningApp(url.rstrip("/"), store, config, demo)
 
     yield serve
+    from playground.ui.serve import close_page
+
     for demo in started:
-        demo.close()
+        close_page(demo)
 
 
 def history_of(client, api_name: str) -> list[dict]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 AUTH_ENV = "PLAYGROUND_AUTH"
 # How often the main thread looks for a stop signal while the page serves.
 STOP_POLL_S = 0.1
+# A running server loop sets its stop event in microseconds; a loop that does not answer is left to Gradio.
+STOP_EVENT_TIMEOUT_S = 5.0
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -89,6 +93,26 @@ def launch(
     return local_url, share_url
 
 
+def close_page(demo: gr.Blocks) -> None:
+    """Stop serving a launched page, quietly (the caller says it stopped).
+
+    Gradio's `close` sets its app's asyncio stop event from the calling thread while the server's
+    loop may be adding or removing waiters on it — a race that raised "deque mutated during
+    iteration" in a test's teardown. Set on its own loop first, Gradio's later set is a no-op.
+    """
+    event = getattr(getattr(demo, "app", None), "stop_event", None)
+    # asyncio binds an event to its loop on the first wait; unbound, nothing waits on it to race with.
+    loop = getattr(event, "_loop", None)
+    if event is not None and isinstance(loop, asyncio.AbstractEventLoop) and loop.is_running():
+        with contextlib.suppress(RuntimeError, TimeoutError):
+            asyncio.run_coroutine_threadsafe(_set_event(event), loop).result(timeout=STOP_EVENT_TIMEOUT_S)
+    demo.close(verbose=False)
+
+
+async def _set_event(event: asyncio.Event) -> None:
+    event.set()
+
+
 def serve(options: ServeOptions) -> int:
     tune_interpreter()
     auth = parse_auth(options.auth or os.environ.get(AUTH_ENV))
@@ -118,7 +142,7 @@ def serve(options: ServeOptions) -> int:
         while demo.is_running and not signals:
             time.sleep(STOP_POLL_S)
     finally:
-        demo.close()
+        close_page(demo)
         store.close()
     print("Playground stopped; every finished run is in the run log.", file=sys.stderr)
     return 0

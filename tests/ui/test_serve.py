@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -18,7 +20,7 @@ from gradio_client import Client
 
 from playground.backends.base import GenerationParams
 from playground.testing.loopback import free_port
-from playground.ui.serve import exposure_warning
+from playground.ui.serve import close_page, exposure_warning
 from playground.ui.settings import setting_values
 from tests.conftest import history_of
 
@@ -150,6 +152,44 @@ def test_sigterm_stops_the_page_as_ctrl_c_does_and_closes_the_run_log(tmp_path, 
         assert output.process.wait(timeout=30) == 0
         output.wait_for("Playground stopped")
     assert (tmp_path / "runs.sqlite").exists() and not (tmp_path / "runs.sqlite-wal").exists()
+    # One line says it stopped: ours, not Gradio's "Closing server running on port" as well.
+    assert "Closing server" not in output.text() and "Traceback" not in output.text()
+
+
+class _RecordingEvent(asyncio.Event):
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_in: list[str] = []
+
+    def set(self) -> None:
+        self.set_in.append(threading.current_thread().name)
+        super().set()
+
+
+def test_closing_a_page_sets_its_stop_event_on_the_servers_own_loop():
+    """Set from the closing thread, the event raced the loop adding waiters ("deque mutated during iteration")."""
+    loop = asyncio.new_event_loop()
+    server = threading.Thread(target=loop.run_forever, name="server-loop", daemon=True)
+    server.start()
+    try:
+        event = asyncio.run_coroutine_threadsafe(_bound_event(), loop).result(5)
+        closed: list[bool] = []
+        demo = SimpleNamespace(app=SimpleNamespace(stop_event=event), close=lambda verbose: closed.append(verbose))
+        close_page(demo)
+        # Gradio's own close sets it again, from this thread: by then it is set, so no waiter is touched.
+        demo.app.stop_event.set()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        server.join(5)
+    assert event.set_in[0] == "server-loop" and closed == [False]
+
+
+async def _bound_event() -> _RecordingEvent:
+    """An event a coroutine on this loop waits on, as Gradio's streaming routes do."""
+    event = _RecordingEvent()
+    asyncio.get_running_loop().create_task(event.wait())
+    await asyncio.sleep(0)
+    return event
 
 
 @pytest.mark.parametrize(
