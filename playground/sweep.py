@@ -100,16 +100,18 @@ class Sweep:
             threading.Thread(target=self._worker, args=(level, batch_id, state), name=f"sweep-{level}-{i}", daemon=True)
             for i in range(state.first_wave)
         ]
-        for worker in workers:
-            worker.start()
         deadline = time.monotonic() + self.plan.level_deadline_s
         try:
+            # Started inside the try: a Ctrl-C while the level starts stops its runs too (outside it,
+            # the runs already sent were left running and unlogged).
+            for worker in workers:
+                worker.start()
             for worker in workers:
                 while worker.is_alive() and time.monotonic() < deadline:
                     worker.join(min(0.1, max(deadline - time.monotonic(), 0)))
         except KeyboardInterrupt:
             self.stop()
-            self._join(workers)
+            self._join([worker for worker in workers if worker.ident is not None])
             raise
         if any(worker.is_alive() for worker in workers):
             self._end_level(state)

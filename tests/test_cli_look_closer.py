@@ -171,12 +171,17 @@ def test_ctrl_c_ends_a_sweep_cleanly_and_logs_its_runs_in_flight_as_cancelled(tm
         config = _config(tmp_path, server.url)
         command = [sys.executable, "-m", "playground", "sweep", "--config", config, "--pane", "first", "--concurrency", "2",
                    "--requests", "10"]  # fmt: skip
-        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        # faulthandler: should the stop hang, SIGABRT makes the process print every thread's stack.
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONFAULTHANDLER": "1"}
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         try:
             wait_until(lambda: len(server.requests) == 2, timeout_s=120, what="two requests in flight")
             process.send_signal(signal.SIGINT)
             out, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            out, err = process.communicate(timeout=30)
+            pytest.fail(f"the sweep did not stop within 60 s of Ctrl-C; its threads:\n{err[-6000:]}")
         finally:
             if process.poll() is None:
                 process.kill()

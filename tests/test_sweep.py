@@ -72,6 +72,29 @@ def test_stop_ends_the_sweep_sends_nothing_more_and_logs_runs_in_flight_as_cance
     assert [r["status"] for r in store.rows()] == ["cancelled", "cancelled"]
 
 
+def test_ctrl_c_while_a_level_starts_still_stops_and_logs_the_runs_it_sent(make_pane, tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs.sqlite")
+    start = threading.Thread.start
+
+    def start_then_interrupted(thread: threading.Thread) -> None:
+        start(thread)
+        if thread.name == "sweep-2-1":
+            # As if Ctrl-C came while the level's last worker was starting, its request already sent.
+            wait_until(lambda: len(server.requests) == 2, what="two requests in flight")
+            raise KeyboardInterrupt
+
+    with OpenAIServer({"m": Script(first_token_delay_s=0.01, stall_after=1, stall_s=30)}) as server:
+        pane = make_pane(name="p", backend="openai", model="m", base_url=server.url + "/v1")
+        sweep = Sweep(pane, FanOutRunner(store), SweepPlan(levels=(2,), requests=50, prompt="hi"))
+        monkeypatch.setattr(threading.Thread, "start", start_then_interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            sweep.run()
+        monkeypatch.undo()
+        sent = len(server.requests)
+    assert sweep.stopped and sent == 2
+    assert [r["status"] for r in store.rows()] == ["cancelled", "cancelled"]
+
+
 def test_plans_and_levels_are_checked_with_clear_messages():
     assert parse_levels("1, 2,4,8") == (1, 2, 4, 8)
     with pytest.raises(InputError, match="whole numbers"):
