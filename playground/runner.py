@@ -70,12 +70,22 @@ class RunHandle:
         return self.job.pane.name
 
     def _touch(self) -> None:
-        # Runs once per streamed chunk: take the lock only when a reader is waiting. A reader
-        # raises `_waiting` before it checks the version, so no change can slip between them.
+        # Take the lock only when a reader is waiting. A reader raises `_waiting` before it checks
+        # the version, so no change can slip between them.
         self._version += 1
         if self._waiting:
             with self._changed:
                 self._changed.notify_all()
+
+    def _follow(self) -> None:
+        """Run the metered stream to its end, telling readers of each event: `_touch`, written out,
+        as this runs once per streamed chunk."""
+        changed = self._changed
+        for _ in self.metered:
+            self._version += 1
+            if self._waiting:
+                with changed:
+                    changed.notify_all()
 
     def _claim(self) -> bool:
         """Only the first of (the run's own end, a cancel) may write the final record."""
@@ -223,8 +233,7 @@ class FanOutRunner:
         metered = handle.metered
         # Decided as the clock starts: a run stopped before it began does not use up the pane's warm-up.
         metered.labels = replace(metered.labels, warmup=handle.job.pane.next_run_is_warmup())
-        for _ in metered:
-            handle._touch()
+        handle._follow()
         record = metered.record
         assert record is not None
         if handle._claim():
