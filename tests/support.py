@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -70,3 +71,13 @@ class DecodeSteps:
 
     def __exit__(self, *_: object) -> None:
         self._hook.remove()
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """A `preexec_fn` for a child that a test stops with SIGINT.
+
+    A test run started in the background of a non-interactive shell (`cmd &`, as a CI runner may)
+    ignores SIGINT, children inherit that, and Python then installs no KeyboardInterrupt handler:
+    the child never hears the Ctrl-C. A person's Ctrl-C reaches a foreground process, so restore that.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -165,7 +165,7 @@ def test_sweep_runs_as_a_command(tmp_path):
 def test_ctrl_c_ends_a_sweep_cleanly_and_logs_its_runs_in_flight_as_cancelled(tmp_path):
     import signal
 
-    from tests.support import wait_until
+    from tests.support import ctrl_c_as_in_a_terminal, wait_until
 
     with OpenAIServer({"m": Script(first_token_delay_s=0.01, stall_after=1, stall_s=60)}) as server:
         config = _config(tmp_path, server.url)
@@ -173,7 +173,9 @@ def test_ctrl_c_ends_a_sweep_cleanly_and_logs_its_runs_in_flight_as_cancelled(tm
                    "--requests", "10"]  # fmt: skip
         # faulthandler: should the stop hang, SIGABRT makes the process print every thread's stack.
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONFAULTHANDLER": "1"}
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=ctrl_c_as_in_a_terminal
+        )
         try:
             wait_until(lambda: len(server.requests) == 2, timeout_s=120, what="two requests in flight")
             process.send_signal(signal.SIGINT)
