@@ -104,7 +104,7 @@ def main() -> None:
 
     from playground.interpreter import freeze_startup_heap, tune_interpreter
     from playground.ui.app import build_controller, build_page
-    from playground.ui.serve import launch
+    from playground.ui.serve import close_page, launch
 
     tune_interpreter()  # as `python -m playground` does
 
@@ -161,7 +161,7 @@ def main() -> None:
                                  max(input_delays), median(stalls), median(busy), len(delays)])  # fmt: skip
                 browser.close()
         finally:
-            demo.close()
+            close_page(demo)
     print(f"machine: {machine()}; {PANES} panes × {TOKENS} tokens at full speed; delay = slowest pane per turn")
     headers = ["history", "final_p50_ms", "final_max_ms", "input_p50_ms", "input_max_ms", "stall_p50_ms", "busy_p50_%", "turns"]
     table(headers, rows)

@@ -111,7 +111,8 @@ class Sweep:
                     worker.join(min(0.1, max(deadline - time.monotonic(), 0)))
         except KeyboardInterrupt:
             self.stop()
-            self._join([worker for worker in workers if worker.ident is not None])
+            # A worker not yet running sends nothing: it finds the sweep stopped under the same lock.
+            self._join([worker for worker in workers if worker.is_alive()])
             raise
         if any(worker.is_alive() for worker in workers):
             self._end_level(state)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -103,10 +104,20 @@ def close_page(demo: gr.Blocks) -> None:
     event = getattr(getattr(demo, "app", None), "stop_event", None)
     # asyncio binds an event to its loop on the first wait; unbound, nothing waits on it to race with.
     loop = getattr(event, "_loop", None)
-    if event is not None and isinstance(loop, asyncio.AbstractEventLoop) and loop.is_running():
-        with contextlib.suppress(RuntimeError, TimeoutError):
-            asyncio.run_coroutine_threadsafe(_set_event(event), loop).result(timeout=STOP_EVENT_TIMEOUT_S)
+    if event is not None and isinstance(loop, asyncio.AbstractEventLoop):
+        if _running_loop() is loop:
+            event.set()  # on the loop's own thread already: waiting for the loop would block it
+        elif loop.is_running():
+            with contextlib.suppress(RuntimeError, TimeoutError, concurrent.futures.CancelledError):
+                asyncio.run_coroutine_threadsafe(_set_event(event), loop).result(timeout=STOP_EVENT_TIMEOUT_S)
     demo.close(verbose=False)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 async def _set_event(event: asyncio.Event) -> None:
@@ -142,8 +153,10 @@ def serve(options: ServeOptions) -> int:
         while demo.is_running and not signals:
             time.sleep(STOP_POLL_S)
     finally:
-        close_page(demo)
-        store.close()
+        try:
+            close_page(demo)
+        finally:
+            store.close()
     print("Playground stopped; every finished run is in the run log.", file=sys.stderr)
     return 0
 

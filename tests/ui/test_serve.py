@@ -181,7 +181,27 @@ def test_closing_a_page_sets_its_stop_event_on_the_servers_own_loop():
     finally:
         loop.call_soon_threadsafe(loop.stop)
         server.join(5)
+        loop.close()
     assert event.set_in[0] == "server-loop" and closed == [False]
+
+
+def test_a_page_closed_from_its_own_loop_sets_the_event_there_without_waiting_on_itself():
+    loop = asyncio.new_event_loop()
+    try:
+        event = loop.run_until_complete(_bound_event())
+        closed: list[bool] = []
+        demo = SimpleNamespace(app=SimpleNamespace(stop_event=event), close=lambda verbose: closed.append(verbose))
+
+        async def close_from_the_loop() -> bool:
+            close_page(demo)
+            set_at_once = event.is_set()  # not left for this blocked loop to run later
+            await asyncio.sleep(0.01)  # the waiting task ends too
+            return set_at_once
+
+        set_at_once = loop.run_until_complete(asyncio.wait_for(close_from_the_loop(), timeout=30))
+    finally:
+        loop.close()
+    assert set_at_once and event.set_in == ["MainThread"] and closed == [False]
 
 
 async def _bound_event() -> _RecordingEvent:
