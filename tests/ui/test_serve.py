@@ -186,9 +186,12 @@ def test_closing_a_page_sets_its_stop_event_on_the_servers_own_loop():
 
 
 def test_a_page_closed_from_its_own_loop_sets_the_event_there_without_waiting_on_itself():
+    # The loop runs in a thread of its own: the main thread may hold another test's running loop.
     loop = asyncio.new_event_loop()
+    server = threading.Thread(target=loop.run_forever, name="server-loop", daemon=True)
+    server.start()
     try:
-        event = loop.run_until_complete(_bound_event())
+        event = asyncio.run_coroutine_threadsafe(_bound_event(), loop).result(5)
         closed: list[bool] = []
         demo = SimpleNamespace(app=SimpleNamespace(stop_event=event), close=lambda verbose: closed.append(verbose))
 
@@ -198,10 +201,12 @@ def test_a_page_closed_from_its_own_loop_sets_the_event_there_without_waiting_on
             await asyncio.sleep(0.01)  # the waiting task ends too
             return set_at_once
 
-        set_at_once = loop.run_until_complete(asyncio.wait_for(close_from_the_loop(), timeout=30))
+        set_at_once = asyncio.run_coroutine_threadsafe(close_from_the_loop(), loop).result(30)
     finally:
+        loop.call_soon_threadsafe(loop.stop)
+        server.join(5)
         loop.close()
-    assert set_at_once and event.set_in == ["MainThread"] and closed == [False]
+    assert set_at_once and event.set_in == ["server-loop"] and closed == [False]
 
 
 async def _bound_event() -> _RecordingEvent:
