@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -168,32 +169,17 @@ class _RecordingEvent(asyncio.Event):
 
 def test_closing_a_page_sets_its_stop_event_on_the_servers_own_loop():
     """Set from the closing thread, the event raced the loop adding waiters ("deque mutated during iteration")."""
-    loop = asyncio.new_event_loop()
-    server = threading.Thread(target=loop.run_forever, name="server-loop", daemon=True)
-    server.start()
-    try:
-        event = asyncio.run_coroutine_threadsafe(_bound_event(), loop).result(5)
-        closed: list[bool] = []
-        demo = SimpleNamespace(app=SimpleNamespace(stop_event=event), close=lambda verbose: closed.append(verbose))
+    with _server_loop() as loop:
+        event, demo, closed = _page_on(loop)
         close_page(demo)
         # Gradio's own close sets it again, from this thread: by then it is set, so no waiter is touched.
         demo.app.stop_event.set()
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        server.join(5)
-        loop.close()
     assert event.set_in[0] == "server-loop" and closed == [False]
 
 
 def test_a_page_closed_from_its_own_loop_sets_the_event_there_without_waiting_on_itself():
-    # The loop runs in a thread of its own: the main thread may hold another test's running loop.
-    loop = asyncio.new_event_loop()
-    server = threading.Thread(target=loop.run_forever, name="server-loop", daemon=True)
-    server.start()
-    try:
-        event = asyncio.run_coroutine_threadsafe(_bound_event(), loop).result(5)
-        closed: list[bool] = []
-        demo = SimpleNamespace(app=SimpleNamespace(stop_event=event), close=lambda verbose: closed.append(verbose))
+    with _server_loop() as loop:
+        event, demo, closed = _page_on(loop)
 
         async def close_from_the_loop() -> bool:
             close_page(demo)
@@ -202,11 +188,29 @@ def test_a_page_closed_from_its_own_loop_sets_the_event_there_without_waiting_on
             return set_at_once
 
         set_at_once = asyncio.run_coroutine_threadsafe(close_from_the_loop(), loop).result(30)
+    assert set_at_once and event.set_in == ["server-loop"] and closed == [False]
+
+
+@contextmanager
+def _server_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A loop running in a thread of its own, as the page's server runs (the main thread may hold another
+    test's running loop)."""
+    loop = asyncio.new_event_loop()
+    server = threading.Thread(target=loop.run_forever, name="server-loop", daemon=True)
+    server.start()
+    try:
+        yield loop
     finally:
         loop.call_soon_threadsafe(loop.stop)
         server.join(5)
         loop.close()
-    assert set_at_once and event.set_in == ["server-loop"] and closed == [False]
+
+
+def _page_on(loop: asyncio.AbstractEventLoop) -> tuple[_RecordingEvent, SimpleNamespace, list[bool]]:
+    """A stand-in for a served page whose stop event a coroutine on `loop` waits on; `closed` notes close()."""
+    event = asyncio.run_coroutine_threadsafe(_bound_event(), loop).result(5)
+    closed: list[bool] = []
+    return event, SimpleNamespace(app=SimpleNamespace(stop_event=event), close=lambda verbose: closed.append(verbose)), closed
 
 
 async def _bound_event() -> _RecordingEvent:
