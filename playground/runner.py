@@ -70,22 +70,12 @@ class RunHandle:
         return self.job.pane.name
 
     def _touch(self) -> None:
-        # Take the lock only when a reader is waiting. A reader raises `_waiting` before it checks
-        # the version, so no change can slip between them.
+        # Runs once per streamed chunk: take the lock only when a reader is waiting. A reader
+        # raises `_waiting` before it checks the version, so no change can slip between them.
         self._version += 1
         if self._waiting:
             with self._changed:
                 self._changed.notify_all()
-
-    def _follow(self) -> None:
-        """Run the metered stream to its end, telling readers of each event: `_touch`, written out,
-        as this runs once per streamed chunk."""
-        changed = self._changed
-        for _ in self.metered:
-            self._version += 1
-            if self._waiting:
-                with changed:
-                    changed.notify_all()
 
     def _claim(self) -> bool:
         """Only the first of (the run's own end, a cancel) may write the final record."""
@@ -233,7 +223,8 @@ class FanOutRunner:
         metered = handle.metered
         # Decided as the clock starts: a run stopped before it began does not use up the pane's warm-up.
         metered.labels = replace(metered.labels, warmup=handle.job.pane.next_run_is_warmup())
-        handle._follow()
+        for _ in metered:
+            handle._touch()
         record = metered.record
         assert record is not None
         if handle._claim():

@@ -36,16 +36,15 @@ def find_stalls(offsets_s: Sequence[float]) -> list[Stall]:
 
 
 def count_stalls(sorted_gaps_s: Sequence[float], streaming: bool) -> int | None:
-    """How many stalls `find_stalls` would find in the same gaps, given in ascending order (no sorting, no
-    list of stalls: this runs for every record); None for a non-streamed run (its single chunk has no rhythm)."""
+    """How many stalls `find_stalls` would find in the same gaps, given in ascending order (counted by
+    bisection, no list of stalls: this runs for every record); None for a non-streamed run (its single chunk
+    has no rhythm)."""
     if not streaming:
         return None
     if not sorted_gaps_s:
         return 0
-    middle = len(sorted_gaps_s) // 2
-    # statistics.median's own arithmetic, so both functions draw the line at the same value.
-    median = sorted_gaps_s[middle] if len(sorted_gaps_s) % 2 else (sorted_gaps_s[middle - 1] + sorted_gaps_s[middle]) / 2
-    return len(sorted_gaps_s) - bisect.bisect_right(sorted_gaps_s, _stall_threshold(median))
+    threshold = _stall_threshold(statistics.median(sorted_gaps_s))
+    return len(sorted_gaps_s) - bisect.bisect_right(sorted_gaps_s, threshold)
 
 
 def _stall_threshold(median_gap_s: float) -> float:

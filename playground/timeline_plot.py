@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from playground.tables import counted
 from playground.timeline import Stall, find_stalls, gaps
 
 STALL_COLOUR = "#d62728"
@@ -37,14 +38,10 @@ class TimelineSeries:
         return find_stalls(self.offsets_s) if self.streaming else []
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
-
-
 def timeline_title(series: Sequence[TimelineSeries]) -> str:
     stalls = sum(len(s.stalls) for s in series)
-    what = series[0].label if len(series) == 1 else _plural(len(series), "run")
-    return f"Token timeline · {what} · {_plural(stalls, 'stall')}"
+    what = series[0].label if len(series) == 1 else counted(len(series), "run")
+    return f"Token timeline · {what} · {counted(stalls, 'stall')}"
 
 
 def timeline_figure(series: Sequence[TimelineSeries]):
@@ -84,8 +81,8 @@ def _legend_label(run: TimelineSeries) -> str:
     if not run.offsets_s:
         return f"{run.label} (no content chunks)"
     ttft = f"TTFT {run.ttft_s * 1000:.0f} ms" if run.ttft_s is not None else "no TTFT"
-    ttft += f", {_plural(len(run.offsets_s), 'chunk')}" if run.output_tokens != len(run.offsets_s) else ""
-    stalls = f", {_plural(len(run.stalls), 'stall')}" if run.streaming else ""
+    ttft += f", {counted(len(run.offsets_s), 'chunk')}" if run.output_tokens != len(run.offsets_s) else ""
+    stalls = f", {counted(len(run.stalls), 'stall')}" if run.streaming else ""
     return f"{run.label} ({ttft}{stalls})"
 
 

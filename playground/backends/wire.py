@@ -59,7 +59,7 @@ class WireTap:
         response.stream = body_class(response.stream, response.request, getattr(self._local, "stop", None))
 
     @contextmanager
-    def armed(self, on_send: Callable[[], None] | None, stop: StopSignal | None = None) -> Iterator[None]:
+    def armed(self, on_send: Callable[[], None] | None, stop: StopSignal | None) -> Iterator[None]:
         self._local.on_send, self._local.stop = on_send, stop
         try:
             yield
@@ -107,11 +107,11 @@ class _DrainingBody:
         timeouts = self._request.extensions.get("timeout")
         if isinstance(timeouts, dict):
             self._request.extensions["timeout"] = {**timeouts, "read": min(timeouts.get("read") or half, half)}
-        deadline, read = time.perf_counter() + half, 0
+        deadline, read = time.monotonic() + half, 0
         try:
             for part in self._inner:
                 read += len(part)  # one read can bring up to 64 KiB more than the bound
-                if read > DRAIN_BYTES or time.perf_counter() > deadline:
+                if read > DRAIN_BYTES or time.monotonic() > deadline:
                     break
         except Exception:  # noqa: BLE001 - a failed drain only costs the connection, never the answer
             pass

@@ -109,7 +109,7 @@ class LookCloser:
                     break
                 records += level_records
                 yield self._sweep_view(records, f"Concurrency {level}: {counted(len(level_records), 'run')} logged.")
-            yield self._sweep_view(records, _sweep_ending(sweep, records))
+            yield self._sweep_view(records, _sweep_ending(sweep.stopped, len(records)))
         finally:
             with self._lock:
                 self._sweeps.pop(session_id, None)
@@ -252,11 +252,11 @@ def _sweep_section(look: LookCloser) -> None:
     stop_sweep.click(do_stop, None, None, api_name="sweep_stop", concurrency_limit=None)
 
 
-def _sweep_ending(sweep: Sweep, records: Sequence[Any]) -> str:
-    if not sweep.stopped:
+def _sweep_ending(stopped: bool, logged: int) -> str:
+    if not stopped:
         done = "Sweep finished."
-    elif records:
+    elif logged:
         done = "Stopped: runs in flight were logged as cancelled."
     else:
         done = "Stopped before any request was sent."
-    return f"{done} {counted(len(records), 'run')} logged (load_level column)."
+    return f"{done} {counted(logged, 'run')} logged (load_level column)."

@@ -15,6 +15,7 @@ import pandas as pd
 
 from playground.records import COLUMNS
 from playground.store import RunStore
+from playground.tables import counted
 from playground.timeline_plot import TimelineSeries, timeline_figure
 
 HINT = "Click a run in the table to see its whole record and its token timeline."
@@ -48,7 +49,7 @@ class RunDetails:
     @staticmethod
     def title(row: dict[str, Any]) -> str:
         when = (row["started_at"] or "")[:19].replace("T", " ")
-        stalls = "" if row["stalls"] is None else f" · {row['stalls']} stall" + ("" if row["stalls"] == 1 else "s")
+        stalls = "" if row["stalls"] is None else f" · {counted(row['stalls'], 'stall')}"
         return (
             f"**{row['pane']} · {row['mode']}** · {row['status']}{stalls} · started {when} UTC · "
             f"run `{row['run_id'][:8]}` of batch `{row['batch_id'][:8]}`"

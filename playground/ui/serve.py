@@ -104,7 +104,7 @@ def close_page(demo: gr.Blocks) -> None:
     event = getattr(getattr(demo, "app", None), "stop_event", None)
     # asyncio binds an event to its loop on the first wait; unbound, nothing waits on it to race with.
     loop = getattr(event, "_loop", None)
-    if event is not None and isinstance(loop, asyncio.AbstractEventLoop):
+    if isinstance(loop, asyncio.AbstractEventLoop):
         if _running_loop() is loop:
             event.set()  # on the loop's own thread already: waiting for the loop would block it
         elif loop.is_running():

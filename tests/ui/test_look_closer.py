@@ -1,7 +1,5 @@
 """The Look closer tab through gradio_client: replay, paired comparison and a load sweep on the real page."""
 
-from types import SimpleNamespace
-
 import pytest
 from gradio_client import Client
 
@@ -74,8 +72,7 @@ def test_the_tab_refuses_what_it_cannot_do_with_a_message(tmp_path):
 
 
 def test_the_sweep_status_says_how_it_ended():
-    stopped, finished = SimpleNamespace(stopped=True), SimpleNamespace(stopped=False)
     # Stopped while the page still prepared its panes: nothing was sent, so nothing was in flight.
-    assert _sweep_ending(stopped, []) == "Stopped before any request was sent. 0 runs logged (load_level column)."
-    assert _sweep_ending(stopped, [object()]).startswith("Stopped: runs in flight were logged as cancelled. 1 run logged")
-    assert _sweep_ending(finished, [object(), object()]) == "Sweep finished. 2 runs logged (load_level column)."
+    assert _sweep_ending(True, 0) == "Stopped before any request was sent. 0 runs logged (load_level column)."
+    assert _sweep_ending(True, 1).startswith("Stopped: runs in flight were logged as cancelled. 1 run logged")
+    assert _sweep_ending(False, 2) == "Sweep finished. 2 runs logged (load_level column)."
