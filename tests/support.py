@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -81,3 +82,16 @@ def ctrl_c_as_in_a_terminal() -> None:
     the child never hears the Ctrl-C. A person's Ctrl-C reaches a foreground process, so restore that.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def held_until(pane, release: threading.Event, prepared: list[str]):
+    """Make the pane's preparation wait for `release` (as a model load would), noting when it ran."""
+    prepare = pane.backend.prepare
+
+    def held() -> None:
+        release.wait(30)
+        prepare()
+        prepared.append(pane.name)
+
+    pane.backend.prepare = held
+    return pane

@@ -8,22 +8,8 @@ import time
 from playground.preparation import Preparation
 from playground.runner import FanOutRunner, PaneJob
 from playground.store import RunStore
-from playground.sweep import Sweep, SweepPlan
 from playground.testing.loopback import OpenAIServer, Script
-from tests.support import wait_until
-
-
-def _held(pane, release: threading.Event, prepared: list[str]):
-    """Make the pane's preparation wait for `release` (as a model load would), noting when it ran."""
-    prepare = pane.backend.prepare
-
-    def held() -> None:
-        release.wait(30)
-        prepare()
-        prepared.append(pane.name)
-
-    pane.backend.prepare = held
-    return pane
+from tests.support import held_until, wait_until
 
 
 def test_every_pane_is_prepared_then_the_callback_runs_once(make_pane, monkeypatch):
@@ -43,7 +29,7 @@ def test_every_pane_is_prepared_then_the_callback_runs_once(make_pane, monkeypat
 def test_a_run_waits_for_its_pane_outside_its_measured_time(make_pane):
     release, prepared = threading.Event(), []
     with OpenAIServer({"m": Script(gap_s=0.001)}) as server:
-        pane = _held(make_pane(name="slow", backend="openai", model="m", base_url=server.url + "/v1"), release, prepared)
+        pane = held_until(make_pane(name="slow", backend="openai", model="m", base_url=server.url + "/v1"), release, prepared)
         runner = FanOutRunner(None, preparation=Preparation([pane]).start())
         started = time.perf_counter()
         batch = runner.start([PaneJob(pane, pane.build_request("hi"))])
@@ -62,7 +48,7 @@ def test_a_run_waits_for_its_pane_outside_its_measured_time(make_pane):
 
 def test_stop_while_a_pane_is_prepared_logs_the_run_cancelled(make_pane, tmp_path):
     release, prepared = threading.Event(), []
-    pane = _held(make_pane(name="slow", backend="openai", model="m", base_url="http://127.0.0.1:9/v1"), release, prepared)
+    pane = held_until(make_pane(name="slow", backend="openai", model="m", base_url="http://127.0.0.1:9/v1"), release, prepared)
     with RunStore(tmp_path / "runs.sqlite") as store:
         runner = FanOutRunner(store, preparation=Preparation([pane]).start())
         batch = runner.start([PaneJob(pane, pane.build_request("hi"))])
@@ -89,7 +75,7 @@ def test_a_ready_pane_waits_while_another_is_prepared_so_no_run_is_measured_duri
     release, prepared = threading.Event(), []
     with OpenAIServer({"m": Script(gap_s=0.001)}) as server:
         quick = make_pane(name="quick", backend="openai", model="m", base_url=server.url + "/v1")
-        slow = _held(make_pane(name="slow", backend="openai", model="m", base_url=server.url + "/v1"), release, prepared)
+        slow = held_until(make_pane(name="slow", backend="openai", model="m", base_url=server.url + "/v1"), release, prepared)
         preparation = Preparation([quick, slow]).start()
         wait_until(lambda: preparation.is_ready("quick"), what="the quick pane prepared")
         batch = FanOutRunner(None, preparation=preparation).start([PaneJob(quick, quick.build_request("hi"))])
@@ -105,7 +91,7 @@ def test_a_ready_pane_waits_while_another_is_prepared_so_no_run_is_measured_duri
 def test_a_run_stopped_before_it_began_does_not_use_up_the_panes_warm_up(make_pane):
     release, prepared = threading.Event(), []
     with OpenAIServer({"m": Script(gap_s=0.001)}) as server:
-        pane = _held(make_pane(name="p", backend="openai", model="m", base_url=server.url + "/v1"), release, prepared)
+        pane = held_until(make_pane(name="p", backend="openai", model="m", base_url=server.url + "/v1"), release, prepared)
         runner = FanOutRunner(None, preparation=Preparation([pane]).start())
         stopped = runner.start([PaneJob(pane, pane.build_request("hi"))])
         wait_until(lambda: stopped.handles[0].snapshot().notice, what="the waiting notice")
@@ -115,23 +101,3 @@ def test_a_run_stopped_before_it_began_does_not_use_up_the_panes_warm_up(make_pa
         first, second = (runner.run([PaneJob(pane, pane.build_request("hi"))])[0] for _ in range(2))
     assert cancelled.status == "cancelled" and not cancelled.warmup
     assert (first.warmup, second.warmup) == (True, False)
-
-
-def test_a_sweep_stopped_while_the_page_prepares_its_panes_ends_without_runs(make_pane, tmp_path):
-    release, prepared = threading.Event(), []
-    pane = _held(make_pane(name="slow", backend="openai", model="m", base_url="http://127.0.0.1:9/v1"), release, prepared)
-    with RunStore(tmp_path / "runs.sqlite") as store:
-        runner = FanOutRunner(store, preparation=Preparation([pane]).start())
-        sweep = Sweep(pane, runner, SweepPlan(levels=(1, 2), requests=2, prompt="hi", level_deadline_s=30))
-        outcome: list = []
-        worker = threading.Thread(target=lambda: outcome.append(sweep.run()), daemon=True)
-        worker.start()
-        time.sleep(0.2)
-        assert worker.is_alive(), "the sweep should wait for the pane being prepared"
-        sweep.stop()
-        worker.join(10)
-        stopped_while_preparing = worker.is_alive() is False and not prepared
-        release.set()
-        logged = store.rows()
-    assert stopped_while_preparing, "Stop did not end the wait for the panes"
-    assert outcome == [[]] and logged == []

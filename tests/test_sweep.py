@@ -1,17 +1,19 @@
 """Load sweep: queueing shows where a server runs out of slots; deadlines and Stop end levels cleanly."""
 
 import threading
+import time
 
 import pytest
 
 from playground.errors import InputError
+from playground.preparation import Preparation
 from playground.runner import FanOutRunner
 from playground.store import RunStore
 from playground.sweep import Sweep, SweepPlan, failed_for_good, parse_levels, sweep_plot, sweep_table
 from playground.tables import runs_frame
 from playground.testing.loopback import OpenAIServer, Script, free_port
 from tests.fakes import record_with
-from tests.support import wait_until
+from tests.support import held_until, wait_until
 
 SLOTS = 2
 # One request holds a slot for about 50 ms + 9 × 5 ms.
@@ -133,3 +135,23 @@ def test_the_plot_spans_every_level_swept_and_is_not_drawn_without_a_successful_
     figure = sweep_plot(table)
     assert all(axes.get_xlim()[1] >= 16 for axes in figure.axes)  # the level where every run failed is on the axis
     assert sweep_plot(sweep_table(runs_frame(r.as_row() for r in _level(1, "error") + _level(2, "error")))) is None
+
+
+def test_a_sweep_stopped_while_the_page_prepares_its_panes_ends_without_runs(make_pane, tmp_path):
+    release, prepared = threading.Event(), []
+    pane = held_until(make_pane(name="slow", backend="openai", model="m", base_url="http://127.0.0.1:9/v1"), release, prepared)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        runner = FanOutRunner(store, preparation=Preparation([pane]).start())
+        sweep = Sweep(pane, runner, SweepPlan(levels=(1, 2), requests=2, prompt="hi", level_deadline_s=30))
+        outcome: list = []
+        worker = threading.Thread(target=lambda: outcome.append(sweep.run()), daemon=True)
+        worker.start()
+        time.sleep(0.2)
+        assert worker.is_alive(), "the sweep should wait for the pane being prepared"
+        sweep.stop()
+        worker.join(10)
+        stopped_while_preparing = not worker.is_alive() and not prepared
+        release.set()
+        logged = store.rows()
+    assert stopped_while_preparing, "Stop did not end the wait for the panes"
+    assert outcome == [[]] and logged == []

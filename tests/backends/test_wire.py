@@ -26,8 +26,14 @@ def _run(pane):
 
 
 @pytest.fixture
-def drains(monkeypatch):
-    """How many times a body was drained; the bound raised so a busy machine cannot miss a tail."""
+def patient_drain(monkeypatch):
+    """The drain's time bound raised, so a busy machine cannot miss a tail."""
+    monkeypatch.setattr(wire, "DRAIN_S", 2.0)
+
+
+@pytest.fixture
+def drains(monkeypatch, patient_drain):
+    """How many times a body was drained."""
     counted = []
     drain = wire._DrainingBody._drain
 
@@ -35,7 +41,6 @@ def drains(monkeypatch):
         counted.append(self)
         drain(self)
 
-    monkeypatch.setattr(wire, "DRAIN_S", 2.0)
     monkeypatch.setattr(wire._DrainingBody, "_drain", counting)
     return counted
 
@@ -124,7 +129,7 @@ def _read_first_part(body, stop=None):
     return first
 
 
-def test_closing_early_reads_the_rest_of_the_body():
+def test_closing_early_reads_the_rest_of_the_body(patient_drain):
     body = _Body([b"answer", b"tail", b""])
     assert _read_first_part(body) == b"answer"
     assert (body.read, body.closed) == (3, True)
