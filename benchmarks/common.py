@@ -1,4 +1,4 @@
-"""Shared by the benchmark scripts: arguments, medians, a printed table and the RESULT line."""
+"""Shared by the benchmark scripts: arguments, alternating timed ways, medians, a printed table and the RESULT line."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import os
 import platform
 import statistics
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 from playground.config import parse_config
 from playground.metrics import percentile
@@ -28,6 +29,29 @@ def parser(description: str, repeats: int = 5) -> argparse.ArgumentParser:
 def pane(context: BackendContext | None = None, **settings: object) -> Pane:
     config = parse_config({"panes": [{"name": "bench", **settings}]})
     return build_pane(config.panes[0], config, context or BackendContext())
+
+
+def alternating(
+    ways: Mapping[str, Callable[[], int]], repeats: int, measure: Callable[[Callable[[], int]], float]
+) -> dict[str, float]:
+    """The median of `measure(way)` for each way: every way runs once to warm up, then all in turn, their
+    order reversed every other repeat so drift on a shared machine hits each alike."""
+    for way in ways.values():
+        way()
+    samples: dict[str, list[float]] = {name: [] for name in ways}
+    for repeat in range(repeats):
+        for name in list(ways) if repeat % 2 == 0 else list(ways)[::-1]:
+            samples[name].append(measure(ways[name]))
+    return {name: median(values) for name, values in samples.items()}
+
+
+def seconds_each(run: Callable[[], int], expected: int) -> float:
+    """Seconds per item of one call of `run`, which returns how many items it handled (checked)."""
+    started = time.perf_counter()
+    count = run()
+    elapsed = time.perf_counter() - started
+    assert count == expected, count
+    return elapsed / count
 
 
 def median(values: Sequence[float]) -> float:

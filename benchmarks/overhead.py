@@ -16,7 +16,7 @@ from functools import partial
 import ollama
 import openai
 
-from benchmarks.common import machine, median, pane, parser, result, table
+from benchmarks.common import alternating, machine, pane, parser, result, seconds_each, table
 from playground.metrics import MeteredRun, RunLabels
 from playground.runner import FanOutRunner, PaneJob
 from playground.testing.loopback import Script, SubprocessServer
@@ -84,25 +84,13 @@ def _ways(kind: str, url: str) -> dict[str, Callable[[], int]]:
     return {"raw": raw, "floor": floor, "wrapped": wrapped, "runner": through_runner}
 
 
-def rate(run) -> float:
-    started = time.perf_counter()
-    count = run()
-    elapsed = time.perf_counter() - started
-    assert count == CHUNKS, count
-    return count / elapsed
+def rate(run: Callable[[], int]) -> float:
+    return 1 / seconds_each(run, CHUNKS)
 
 
 def _timed(kind: str, url: str, repeats: int) -> dict[str, float]:
-    """Median chunks per second of each way against one server, their order alternating per repeat."""
-    ways = _ways(kind, url)
-    rates: dict[str, list[float]] = {name: [] for name in ways}
-    for way in ways.values():
-        way()  # warm the connection and imports
-    for repeat in range(repeats):
-        names = list(ways) if repeat % 2 == 0 else list(ways)[::-1]
-        for name in names:
-            rates[name].append(rate(ways[name]))
-    return {name: median(values) for name, values in rates.items()}
+    """Median chunks per second of each way against one server (warmed: the connection and imports)."""
+    return alternating(_ways(kind, url), repeats, rate)
 
 
 def _rows(kind: str, rates: dict[str, float]) -> list[list[object]]:

@@ -3,20 +3,19 @@
 Each backend's client is handed a list of chunks already parsed by the client library
 (openai `ChatCompletionChunk`, ollama `ChatResponse`), so no socket or parsing is timed; the
 backend inside the metrics wrapper is timed against a bare loop over the same list,
-alternating per repeat. Live (benchmarks/overhead.py) the same code costs 3.5–4.3× this, as it
-shares the processor's caches with the client's parsing (benchmarks/RESULTS.md).
+alternating per repeat. Live (benchmarks/overhead.py) the same code costs several times this, as it
+shares the processor's caches with the client's parsing (benchmarks/RESULTS.md, row 3b).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import ollama
 from openai.types.chat import ChatCompletionChunk
 
-from benchmarks.common import machine, median, pane, parser, result, table
+from benchmarks.common import alternating, machine, pane, parser, result, seconds_each, table
 from playground.metrics import MeteredRun, RunLabels
 from playground.panes import Pane
 
@@ -84,11 +83,7 @@ def ollama_pane() -> tuple[Pane, Callable[[], int]]:
 
 
 def _per_chunk_us(run: Callable[[], int]) -> float:
-    started = time.perf_counter()
-    count = run()
-    elapsed = time.perf_counter() - started
-    assert count == CHUNKS, count
-    return elapsed / CHUNKS * 1e6
+    return seconds_each(run, CHUNKS) * 1e6
 
 
 def main() -> None:
@@ -101,12 +96,8 @@ def main() -> None:
         def wrapped(bench: Pane = bench) -> int:
             return MeteredRun(bench.backend, bench.build_request("go"), RunLabels("b", "s", "p")).run().content_chunks
 
-        ways = {"bare": bare, "wrapped": wrapped}
-        times: dict[str, list[float]] = {name: [] for name in ways}
-        for repeat in range(repeats):
-            for name in list(ways) if repeat % 2 == 0 else list(ways)[::-1]:
-                times[name].append(_per_chunk_us(ways[name]))
-        bare_us, wrapped_us = median(times["bare"]), median(times["wrapped"])
+        per_chunk_us = alternating({"bare": bare, "wrapped": wrapped}, repeats, _per_chunk_us)
+        bare_us, wrapped_us = per_chunk_us["bare"], per_chunk_us["wrapped"]
         rows.append([kind, bare_us, wrapped_us, wrapped_us - bare_us])
     print(f"machine: {machine()}; {CHUNKS} pre-parsed chunks per run, medians of {repeats} repeats; µs per chunk")
     table(["client", "bare_loop_us", "wrapped_us", "own_cost_us"], rows)
