@@ -2,8 +2,8 @@
 
 Each level keeps `level` requests in flight (a new one starts as soon as one ends) until the
 level's `requests` have been sent or its deadline passes; runs still in flight then are cancelled
-and logged as `cancelled`, as Stop does. A level whose first `level` runs all failed in a way more
-requests cannot fix sends no more. Every run goes through the one runner and metrics wrapper
+and logged as `cancelled`, as Stop does. A level whose first wave (the first `level` runs to end)
+all failed in a way more requests cannot fix sends no more. Every run goes through the one runner and metrics wrapper
 with `load_level` set, so the figures below are read from the logged records only.
 
 A pane's backend may be shared and may serve fewer requests than the level at once: a local
@@ -187,7 +187,7 @@ def parse_levels(text: str) -> tuple[int, ...]:
 def failed_for_good(level_records: Sequence[RunRecord]) -> bool:
     """Every run of the level failed, each with an error that more requests cannot fix (unreachable, bad key, no such model).
 
-    Higher levels would then only repeat the same failure, retries included: a sweep can stop here.
+    More requests, at this level or a higher one, would only repeat the same failure, retries included.
     """
     return bool(level_records) and all(r.status == "error" and r.error_type in LASTING_ERROR_TYPES for r in level_records)
 
