@@ -8,10 +8,12 @@ scripts/setup.sh --dev
 # The browser tests drive Debian's Chromium (Playwright cannot download its own browser here),
 # with fonts so that screenshots show CJK and emoji text. The run log's tests start a real
 # PostgreSQL (initdb + pg_ctl from Debian's postgresql, run as its `postgres` user under root).
+# grep reads all of fc-list's output: with -q it could exit first, fc-list then dies of SIGPIPE and,
+# under pipefail, a font that is there counted as missing (1 check in 5 here, each an apt-get run).
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
-fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || need+=(fonts-noto-color-emoji)
+fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -i "Noto Color Emoji" >/dev/null || need+=(fonts-noto-color-emoji)
 command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
